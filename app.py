@@ -1,0 +1,51 @@
+"""GenLens: the router and the frame. Page config, navigation, shared filters, the database line."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.guard import error_panel
+
+st.set_page_config(page_title="GenLens", page_icon=":material/insights:", layout="wide")
+
+PAGES = {
+    "Metrics": [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    ],
+}
+
+
+def database_line() -> None:
+    from data_access.engine import get_database
+
+    db = get_database()
+    where = "embedded demo database (local)" if db.settings.embedded else db.label
+    st.sidebar.caption(f":material/database: Reading **{where}**, schema `{db.schema}`")
+
+
+def main() -> None:
+    nav = st.navigation(PAGES)
+    try:
+        with st.spinner("Starting the database…"):
+            from data_access.engine import get_database
+
+            get_database()
+        from queries.catalog import known_models
+        from ui.data import cached, refresh
+        from ui.filters import sidebar_filters
+        from ui.state import set_filters
+
+        models = cached(known_models)
+        set_filters(sidebar_filters(models))
+        if st.sidebar.button("Refresh data", icon=":material/refresh:", help="Clear cached results and query again"):
+            refresh()
+            st.rerun()
+        database_line()
+    except Exception as exc:  # noqa: BLE001 - a panel, never a traceback
+        st.title("GenLens")
+        error_panel(exc)
+        st.stop()
+    nav.run()
+
+
+main()

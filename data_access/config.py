@@ -1,0 +1,74 @@
+"""Settings read from the environment or `.streamlit/secrets.toml`, validated once."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class ConfigError(ValueError):
+    """A setting has a value GenLens cannot use; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None  # None: use the embedded PostgreSQL
+    schema: str
+    query_timeout_ms: int
+    stale_pending_minutes: int
+    cache_ttl_seconds: int
+    data_dir: Path
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+
+def _secrets_url() -> str | None:
+    path = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+    if not path.exists():
+        return None
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f".streamlit/secrets.toml cannot be read: {exc}") from None
+    return data.get("connections", {}).get("genlens", {}).get("url") or None
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def validate_schema(name: str) -> str:
+    """Schema names become identifiers in SQL, so only plain lower-case names pass."""
+    if not SCHEMA_RE.match(name):
+        raise ConfigError(f"GENLENS_SCHEMA must be a plain lower-case identifier (letters, digits, _), got {name!r}")
+    return name
+
+
+def load_settings() -> Settings:
+    url = os.environ.get("DATABASE_URL", "").strip() or _secrets_url()
+    data_dir = os.environ.get("GENLENS_DATA_DIR", "").strip()
+    return Settings(
+        database_url=url,
+        schema=validate_schema(os.environ.get("GENLENS_SCHEMA", "").strip() or "public"),
+        query_timeout_ms=_int("GENLENS_QUERY_TIMEOUT_MS", 15000, minimum=100),
+        stale_pending_minutes=_int("GENLENS_STALE_PENDING_MINUTES", 15, minimum=1),
+        cache_ttl_seconds=_int("GENLENS_CACHE_TTL", 60, minimum=0),
+        data_dir=Path(data_dir) if data_dir else PROJECT_ROOT / ".genlens-data",
+    )

@@ -1,0 +1,100 @@
+"""One SQLAlchemy engine per process, and the transactions pages and writers run in."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
+
+from data_access.config import Settings, load_settings
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached; the message says what to check."""
+
+
+def normalize_url(url: str) -> str:
+    """Accept postgres://, postgresql:// and postgresql+psycopg:// URLs; use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def describe_url(url: str) -> str:
+    """host:port/database for display; never the password or the user."""
+    u = make_url(normalize_url(url))
+    host = u.host or u.query.get("host") or "localhost"
+    if isinstance(host, tuple):
+        host = host[0]
+    port = f":{u.port}" if u.port else ""
+    return f"{host}{port}/{u.database or ''}"
+
+
+@dataclass(frozen=True)
+class Database:
+    engine: Engine
+    settings: Settings
+    label: str  # what the sidebar shows: "embedded demo" or host/database
+
+    @property
+    def schema(self) -> str:
+        return self.settings.schema
+
+
+_lock = threading.Lock()
+
+
+def build_engine(url: str) -> Engine:
+    url = normalize_url(url)
+    connect_args: dict = {"connect_timeout": 10}
+    # Supabase's transaction pooler (port 6543) cannot keep prepared statements.
+    if make_url(url).port == 6543:
+        connect_args["prepare_threshold"] = None
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        pool_timeout=10,
+        connect_args=connect_args,
+    )
+
+
+@functools.cache
+def get_database() -> Database:
+    """The process's database: configured URL, or the embedded server (migrated, with demo data)."""
+    with _lock:
+        settings = load_settings()
+        if settings.database_url:
+            return Database(build_engine(settings.database_url), settings, describe_url(settings.database_url))
+        from data_access import embedded
+        from data_access.bootstrap import prepare_embedded
+
+        url = embedded.start(settings.data_dir / "pg")
+        engine = build_engine(url)
+        prepare_embedded(engine, settings)
+        return Database(engine, settings, "embedded demo database")
+
+
+@contextmanager
+def read_only(db: Database) -> Iterator[Connection]:
+    """A read-only transaction under the statement timeout: what every page query runs in."""
+    with db.engine.connect() as conn:
+        with conn.begin():
+            conn.execute(text("SET TRANSACTION READ ONLY"))
+            conn.execute(text(f"SET LOCAL statement_timeout = {int(db.settings.query_timeout_ms)}"))
+            yield conn
+
+
+@contextmanager
+def read_write(db: Database) -> Iterator[Connection]:
+    """A writing transaction (migrations, demo data, the admin page), also under the timeout."""
+    with db.engine.connect() as conn:
+        with conn.begin():
+            conn.execute(text(f"SET LOCAL statement_timeout = {int(db.settings.query_timeout_ms)}"))
+            yield conn

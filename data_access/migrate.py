@@ -1,0 +1,73 @@
+"""Apply `supabase/migrations/*.sql` in file-name order, recording each in a table.
+
+    python -m data_access.migrate            # the configured database (or the embedded one)
+
+Each file runs once, in its own transaction, with search_path set to GENLENS_SCHEMA. Running the
+command again applies nothing; the files themselves are idempotent too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from data_access.config import PROJECT_ROOT, validate_schema
+
+MIGRATIONS_DIR = PROJECT_ROOT / "supabase" / "migrations"
+LEDGER = "genlens_schema_migrations"
+
+
+def migration_files() -> list[Path]:
+    return sorted(MIGRATIONS_DIR.glob("*.sql"))
+
+
+def apply_migrations(engine: Engine, schema: str) -> list[str]:
+    """Apply the files not yet recorded; return their names."""
+    schema = validate_schema(schema)
+    applied: list[str] = []
+    with engine.begin() as conn:
+        # Identifiers cannot be bound; schema passed validate_schema above.
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        conn.execute(
+            text(
+                f'CREATE TABLE IF NOT EXISTS "{schema}".{LEDGER} ('
+                " filename text PRIMARY KEY, sha256 text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+        )
+    for path in migration_files():
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('genlens-migrate'))"))
+            done = conn.execute(
+                text(f'SELECT 1 FROM "{schema}".{LEDGER} WHERE filename = :f'), {"f": path.name}
+            ).first()
+            if done:
+                continue
+            conn.execute(text(f'SET LOCAL search_path TO "{schema}", public'))
+            conn.exec_driver_sql(path.read_text())
+            conn.execute(
+                text(f'INSERT INTO "{schema}".{LEDGER} (filename, sha256) VALUES (:f, :h)'),
+                {"f": path.name, "h": hashlib.sha256(path.read_bytes()).hexdigest()},
+            )
+            applied.append(path.name)
+    return applied
+
+
+def main() -> int:
+    from data_access.engine import get_database
+
+    try:
+        db = get_database()
+        names = apply_migrations(db.engine, db.schema)
+    except Exception as exc:  # one line for the terminal, not a traceback
+        print(f"migrate: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
+        return 1
+    print(f"applied {len(names)} migration(s) to {db.label}" + (": " + ", ".join(names) if names else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

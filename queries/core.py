@@ -1,0 +1,184 @@
+"""The building blocks every query shares: the table, the scope of a window, typed JSONB reads.
+
+`scoped(filters)` gives the CTEs `att` (attempts of the generations in scope, with the typed
+values of METRICS.md) and `gen` (one row per generation: attempts, final and first status) plus
+their bound parameters. Every metric is written on top of these two, so "in scope" and "valid
+cost" mean one thing everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import bindparam, text
+
+from data_access.engine import Database, get_database, read_only
+from queries.filters import Filters
+from queries.signatures import PARAMS as SIGNATURE_PARAMS
+from queries.signatures import signature_sql
+
+TERMINAL = "('success', 'failed', 'timeout')"
+
+
+def table(db: Database) -> str:
+    # db.schema passed data_access.config.validate_schema: safe as an identifier.
+    return f'"{db.schema}".generations'
+
+
+# --- Safe JSONB reads (METRICS.md "Values read from an attempt") -------------------------------
+# `#>` and `->` return NULL, never raise, on arrays, strings and missing keys; the CASE casts only
+# JSON numbers. Every read of generation_metadata goes through these two functions.
+
+
+def json_number(path: str, meta: str = "g.generation_metadata", upper: float | None = None) -> str:
+    """A non-negative JSON number at `path` ('{cost_usd}', '{duration_ms,total}'), else NULL."""
+    v = f"({meta} #> '{path}')"
+    bound = f" AND {v}::numeric <= {upper}" if upper is not None else ""
+    return f"(CASE WHEN jsonb_typeof({v}) = 'number' AND {v}::numeric >= 0{bound} THEN {v}::numeric END)"
+
+
+def json_text(path: str, meta: str = "g.generation_metadata") -> str:
+    """A JSON string at `path`, else NULL."""
+    v = f"({meta} #> '{path}')"
+    return f"(CASE WHEN jsonb_typeof({v}) = 'string' THEN {v} #>> '{{}}' END)"
+
+
+COST = json_number("{cost_usd}")
+TOKENS = json_number("{total_tokens,total}")
+DURATION = json_number("{duration_ms,total}")
+QUALITY = json_number("{quality_scores,overall}", upper=1)
+IS_TEST = "(jsonb_typeof(g.generation_metadata) = 'object' AND g.generation_metadata ? 'test_run_id')"
+
+# Kinds of metadata issue, each a boolean over one attempt; `metadata_issue` is any of them.
+ISSUE_KINDS = {
+    "not_an_object": "(g.generation_metadata IS NOT NULL AND jsonb_typeof(g.generation_metadata) <> 'object')",
+    "invalid_cost": f"(g.generation_metadata #> '{{cost_usd}}' IS NOT NULL AND {COST} IS NULL)",
+    "invalid_quality": f"(g.generation_metadata #> '{{quality_scores,overall}}' IS NOT NULL AND {QUALITY} IS NULL)",
+    "invalid_tokens": f"(g.generation_metadata #> '{{total_tokens,total}}' IS NOT NULL AND {TOKENS} IS NULL)",
+    "invalid_duration": f"(g.generation_metadata #> '{{duration_ms,total}}' IS NOT NULL AND {DURATION} IS NULL)",
+}
+METADATA_ISSUE = "(" + " OR ".join(ISSUE_KINDS.values()) + ")"
+
+LATENCY = (
+    f"(CASE WHEN g.status IN {TERMINAL} AND g.completed_at >= g.created_at"
+    " THEN (extract(epoch FROM g.completed_at - g.created_at) * 1000)::float8 END)"
+)
+
+ATTEMPT_COLUMNS = f"""
+    g.generation_id, g.attempt_number, g.status, g.model_used, g.story_type, g.user_id,
+    g.created_at, g.completed_at, g.error_message,
+    (g.status IN {TERMINAL}) AS terminal,
+    {LATENCY} AS latency_ms,
+    {COST} AS cost_usd,
+    {TOKENS} AS tokens,
+    {DURATION} AS duration_ms,
+    {QUALITY} AS quality,
+    {METADATA_ISSUE} AS metadata_issue"""
+
+
+@dataclass(frozen=True)
+class Sql:
+    """SQL text with its bound parameters; `expanding` names the list-valued ones."""
+
+    text: str
+    params: dict[str, Any]
+    expanding: tuple[str, ...] = ()
+
+
+def attempt_filter(f: Filters, alias: str = "g") -> tuple[str, dict[str, Any], tuple[str, ...]]:
+    """The attempt-level narrowing (model, type, user, status) as one AND-ed fragment."""
+    bits, params, expanding = ["TRUE"], {}, []
+    if f.models:
+        bits.append(f"{alias}.model_used IN :models")
+        params["models"] = list(f.models)
+        expanding.append("models")
+    if f.types:
+        bits.append(f"{alias}.story_type IN :types")
+        params["types"] = list(f.types)
+        expanding.append("types")
+    if f.user:
+        bits.append(f"{alias}.user_id = CAST(:user_id AS uuid)")
+        params["user_id"] = f.user
+    if f.statuses:
+        bits.append(f"{alias}.status IN :statuses")
+        params["statuses"] = list(f.statuses)
+        expanding.append("statuses")
+    return " AND ".join(bits), params, tuple(expanding)
+
+
+def scoped(f: Filters, db: Database | None = None, *, extra_columns: str = "") -> Sql:
+    """`WITH` clause defining att (attempts in scope) and gen (generations in scope).
+
+    A generation is in scope when its first attempt (lowest created_at) is in [since, until);
+    then all its attempts count, retries after `until` included. Test generations are out unless
+    `include_tests`. Attempt filters narrow the attempts; a generation stays if any remains.
+    """
+    db = db or get_database()
+    t = table(db)
+    where, params, expanding = attempt_filter(f)
+    tests = (
+        ""
+        if f.include_tests
+        else f"AND NOT EXISTS (SELECT 1 FROM {t} g WHERE g.generation_id = c.generation_id AND {IS_TEST})"
+    )
+    extra = f",{extra_columns}" if extra_columns else ""
+    sql = f"""
+WITH cand AS (
+    SELECT DISTINCT generation_id FROM {t} WHERE created_at >= :since AND created_at < :until
+), scope AS (
+    SELECT c.generation_id FROM cand c
+    WHERE NOT EXISTS (SELECT 1 FROM {t} p WHERE p.generation_id = c.generation_id AND p.created_at < :since)
+    {tests}
+), att AS (
+    SELECT {ATTEMPT_COLUMNS}{extra}
+    FROM {t} g
+    WHERE g.created_at >= :since AND g.generation_id IN (SELECT generation_id FROM scope) AND {where}
+), gen AS (
+    SELECT generation_id, count(*) AS attempts,
+           (array_agg(status ORDER BY attempt_number DESC, created_at DESC))[1] AS final_status,
+           (array_agg(status ORDER BY attempt_number, created_at))[1] AS first_status
+    FROM att GROUP BY generation_id
+)"""
+    params.update(since=f.since, until=f.until)
+    return Sql(sql, params, expanding)
+
+
+def with_signatures(params: dict[str, Any]) -> dict[str, Any]:
+    return {**params, **SIGNATURE_PARAMS}
+
+
+SIGNATURE = signature_sql("att.error_message")
+
+
+def _statement(sql: str, params: dict[str, Any], expanding: tuple[str, ...]):
+    stmt = text(sql)
+    if expanding:
+        stmt = stmt.bindparams(*(bindparam(n, expanding=True) for n in expanding))
+    return stmt
+
+
+def fetch(
+    sql: str, params: dict[str, Any], expanding: tuple[str, ...] = (), db: Database | None = None
+) -> pd.DataFrame:
+    """Run one read-only query and return its (already aggregated) rows as a DataFrame."""
+    db = db or get_database()
+    with read_only(db) as conn:
+        result = conn.execute(_statement(sql, params, expanding), params)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+@contextmanager
+def streaming(
+    sql: str, params: dict[str, Any], expanding: tuple[str, ...] = (), db: Database | None = None, batch: int = 5000
+) -> Iterator[tuple[list[str], Iterable[tuple]]]:
+    """(columns, rows) of one read-only query, rows fetched from a server-side cursor in batches."""
+    db = db or get_database()
+    with read_only(db) as conn:
+        result = conn.execution_options(stream_results=True, yield_per=batch).execute(
+            _statement(sql, params, expanding), params
+        )
+        yield list(result.keys()), result

@@ -1,0 +1,107 @@
+"""A real PostgreSQL for the whole test session: embedded (data in a temp dir) or TEST_DATABASE_URL.
+
+Each dataset lives in its own schema, loaded once per session:
+- `handmade`: see tests/handmade.py, small enough to compute every figure by hand;
+- `demo`: the demo generator, 2,000 generations ending 2026-11-20 12:00 UTC;
+- `empty`: migrated, no rows.
+A test asks for one with `use_schema("name")`, which points GenLens (env + caches) at it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_END = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+DEMO_GENERATIONS = 2000
+DEMO_DAYS = 60
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        from data_access.engine import normalize_url
+
+        yield normalize_url(url)
+        return
+    from data_access import embedded
+
+    pgdata = tmp_path_factory.mktemp("pg") / "data"
+    yield embedded.start(pgdata, delete_on_exit=True)
+    embedded.stop(pgdata)
+
+
+@pytest.fixture(scope="session")
+def admin_engine(pg_url):
+    engine = create_engine(pg_url)
+    yield engine
+    engine.dispose()
+
+
+_loaded: set[str] = set()
+
+
+def _load_schema(engine, schema: str) -> None:
+    from data_access import demo_data
+    from data_access.migrate import apply_migrations
+
+    if schema in _loaded:
+        return
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    apply_migrations(engine, schema)
+    if schema == "demo":
+        demo_data.load(engine, schema, DEMO_GENERATIONS, days=DEMO_DAYS, seed=7, end=DEMO_END)
+    elif schema == "handmade":
+        from tests import handmade
+
+        handmade.load(engine, schema)
+    with engine.begin() as conn:
+        conn.execute(text(f'ANALYZE "{schema}".generations'))
+    _loaded.add(schema)
+
+
+@pytest.fixture
+def use_schema(pg_url, admin_engine, monkeypatch) -> Callable:
+    """use_schema("demo") -> Database: GenLens now reads that schema (env, engine and caches reset)."""
+    from data_access.engine import get_database
+
+    def use(schema: str):
+        _load_schema(admin_engine, schema)
+        monkeypatch.setenv("DATABASE_URL", pg_url)
+        monkeypatch.setenv("GENLENS_SCHEMA", schema)
+        _reset()
+        return get_database()
+
+    def _reset():
+        if get_database.cache_info().currsize:
+            get_database().engine.dispose()
+        get_database.cache_clear()
+        import streamlit as st
+
+        st.cache_data.clear()
+
+    yield use
+    _reset()
+
+
+@pytest.fixture
+def demo_db(use_schema):
+    return use_schema("demo")
+
+
+@pytest.fixture
+def empty_db(use_schema):
+    return use_schema("empty")
+
+
+@pytest.fixture
+def handmade_db(use_schema):
+    return use_schema("handmade")

@@ -1,0 +1,88 @@
+"""How numbers look on a page. Missing values show as "–", never 0."""
+
+from __future__ import annotations
+
+import math
+
+DASH = "–"
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def count(v) -> str:
+    return DASH if _missing(v) else f"{int(v):,}"
+
+
+def pct(v, digits: int = 1) -> str:
+    return DASH if _missing(v) else f"{v * 100:.{digits}f}%"
+
+
+def usd(v) -> str:
+    if _missing(v):
+        return DASH
+    if abs(v) >= 1000:
+        return f"${v:,.0f}"
+    return f"${v:,.2f}" if abs(v) >= 1 else f"${v:,.4f}"
+
+
+def ms(v) -> str:
+    if _missing(v):
+        return DASH
+    return f"{v / 1000:,.1f} s" if abs(v) >= 1000 else f"{v:,.0f} ms"
+
+
+def score(v) -> str:
+    return DASH if _missing(v) else f"{v:.3f}"
+
+
+def ratio(v) -> str:
+    return DASH if _missing(v) else f"{v:.2f}"
+
+
+# metric -> (formatter, delta formatter, higher is better)
+def _delta_pp(d: float) -> str:
+    return f"{d * 100:+.1f} pp"
+
+
+def _delta_pct_change(cur: float, prev: float) -> str | None:
+    if not prev:
+        return None
+    return f"{(cur - prev) / prev * 100:+.1f}%"
+
+
+KPI_FORMAT = {
+    "generations": (count, "relative", True),
+    "attempts": (count, "relative", True),
+    "success_rate": (pct, "pp", True),
+    "attempt_success_rate": (pct, "pp", True),
+    "first_attempt_success_rate": (pct, "pp", True),
+    "retry_rate": (pct, "pp", False),
+    "avg_attempts_per_generation": (ratio, "absolute", False),
+    "total_cost_usd": (usd, "relative", False),
+    "cost_per_success_usd": (usd, "relative", False),
+    "p50_latency_ms": (ms, "relative", False),
+    "p95_latency_ms": (ms, "relative", False),
+    "avg_quality": (score, "absolute", True),
+    "recovered_by_retry": (count, "relative", True),
+    "pending_attempts": (count, "absolute", False),
+    "metadata_issues": (count, "absolute", False),
+}
+
+
+def kpi(metric: str, current: dict, previous: dict | None) -> tuple[str, str | None, str]:
+    """(value, delta text or None, delta_color) for st.metric, comparing with the previous period."""
+    fmt, kind, higher_better = KPI_FORMAT[metric]
+    cur = current.get(metric)
+    value = fmt(cur)
+    prev = previous.get(metric) if previous else None
+    if _missing(cur) or _missing(prev):
+        return value, None, "off"
+    if kind == "pp":
+        delta = _delta_pp(cur - prev)
+    elif kind == "relative":
+        delta = _delta_pct_change(cur, prev)
+    else:
+        delta = f"{cur - prev:+.3f}" if isinstance(cur, float) else f"{cur - prev:+,}"
+    return value, delta, "normal" if higher_better else "inverse"

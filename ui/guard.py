@@ -1,0 +1,67 @@
+"""Pages never show a traceback: database and input errors become a panel saying what to check."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import streamlit as st
+
+from queries.filters import FilterError
+
+log = logging.getLogger("genlens.page")
+
+
+def explain(exc: BaseException) -> tuple[str, list[str]]:
+    """(headline, things to check) for an exception raised while reading the database."""
+    name = type(exc).__name__
+    text = str(exc).lower()
+    if "statement timeout" in text or "canceling statement" in text or name == "QueryCanceled":
+        return (
+            "The query took longer than the time limit.",
+            [
+                "Narrow the window or the filters and try again.",
+                "The limit is GENLENS_QUERY_TIMEOUT_MS (default 15000 ms).",
+            ],
+        )
+    if "queuepool" in text or "pool limit" in text:
+        return ("All database connections are busy.", ["Wait a moment and press Refresh data."])
+    if "does not exist" in text and ("relation" in text or "schema" in text):
+        return (
+            "The generations table was not found.",
+            [
+                "Check GENLENS_SCHEMA names the schema holding `generations`.",
+                "Apply the migrations: python -m data_access.migrate",
+            ],
+        )
+    if "permission denied" in text:
+        return (
+            "The database user may not read the generations table.",
+            ["Grant SELECT on generations to the dashboard's role (docs/security.sql)."],
+        )
+    return (
+        "The database cannot be reached.",
+        [
+            "Check DATABASE_URL (or [connections.genlens] url in .streamlit/secrets.toml).",
+            "Is the server running and reachable from here? On Supabase, use the pooler host if IPv6 is unavailable.",
+            "Then press Refresh data; the app reconnects on its own.",
+        ],
+    )
+
+
+def error_panel(exc: BaseException) -> None:
+    headline, checks = explain(exc)
+    log.warning("page error: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+    st.error(headline, icon=":material/error:")
+    st.markdown("\n".join(f"- {c}" for c in checks))
+    st.caption(f"Error type: {type(exc).__name__}")
+
+
+def guarded(render: Callable[[], None]) -> None:
+    """Run a page body; bad input shows a warning, any failure an error panel."""
+    try:
+        render()
+    except FilterError as exc:
+        st.warning(str(exc), icon=":material/warning:")
+    except Exception as exc:  # noqa: BLE001 - the whole point: no traceback reaches a page
+        error_panel(exc)
