@@ -11,6 +11,16 @@ st.set_page_config(page_title="GenLens", page_icon=":material/insights:", layout
 PAGES = {
     "Metrics": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/reliability.py", title="Reliability", icon=":material/autorenew:", url_path="reliability"),
+        st.Page("pages/cost_quality.py", title="Cost & Quality", icon=":material/payments:", url_path="cost"),
+    ],
+    "Debug": [
+        st.Page("pages/errors.py", title="Errors", icon=":material/bug_report:", url_path="errors"),
+        st.Page("pages/explorer.py", title="Explorer", icon=":material/table_rows:", url_path="explorer"),
+        st.Page("pages/generation.py", title="Generation detail", icon=":material/timeline:", url_path="generation"),
+    ],
+    "Export": [
+        st.Page("pages/reports.py", title="Reports", icon=":material/download:", url_path="reports"),
     ],
 }
 

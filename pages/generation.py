@@ -1,0 +1,6 @@
+"""Placeholder: being built (issue 4)."""
+
+import streamlit as st
+
+st.title("generation")
+st.info("This page is being built.")
