@@ -30,8 +30,8 @@ class Settings:
         return self.database_url is None
 
 
-def _secrets_url() -> str | None:
-    path = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+def _secrets_url(path: Path | None = None) -> str | None:
+    path = path or PROJECT_ROOT / ".streamlit" / "secrets.toml"
     if not path.exists():
         return None
     try:

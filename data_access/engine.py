@@ -49,12 +49,17 @@ class Database:
 _lock = threading.Lock()
 
 
+def connect_args_for(url: str) -> dict:
+    args: dict = {"connect_timeout": 10}
+    # Supabase's transaction pooler (port 6543) cannot keep prepared statements.
+    if make_url(normalize_url(url)).port == 6543:
+        args["prepare_threshold"] = None
+    return args
+
+
 def build_engine(url: str) -> Engine:
     url = normalize_url(url)
-    connect_args: dict = {"connect_timeout": 10}
-    # Supabase's transaction pooler (port 6543) cannot keep prepared statements.
-    if make_url(url).port == 6543:
-        connect_args["prepare_threshold"] = None
+    connect_args = connect_args_for(url)
     return create_engine(
         url,
         pool_pre_ping=True,

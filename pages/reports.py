@@ -1,6 +1,252 @@
-"""Placeholder: being built (issue 4)."""
+"""Reports: every CSV report of METRICS.md for the sidebar's filters, previewed, downloadable
+(byte for byte the CLI's output) and as the `python -m queries.export` command for cron."""
 
+from __future__ import annotations
+
+import re
+import shlex
+import tempfile
+from dataclasses import replace
+from datetime import time, timedelta
+from itertools import islice
+
+import pandas as pd
 import streamlit as st
 
-st.title("reports")
-st.info("This page is being built.")
+from queries import reports
+from queries.csv_format import csv_lines, dataframe_csv
+from queries.filters import STATUSES, Filters
+from queries.glossary import GLOSSARY, help_text
+from ui import format as fmt
+from ui.data import TTL, cached
+from ui.guard import guarded
+from ui.state import filters
+
+DEFAULT = "summary"
+BIG = "attempts"  # the one report that can have millions of rows: previewed, streamed to CSV
+PREVIEW_ROWS = 1_000
+SPOOL_BYTES = 16 * 1024 * 1024  # past this the CSV being built goes to a temp file on disk
+LABELS = {
+    "summary": "Summary",
+    "by_model": "By model",
+    "daily": "Daily",
+    "retries": "Retries",
+    "errors": "Errors",
+    "attempts": "Attempts",
+}
+_REPORT_KEY = "rp_report"
+_REPORT_SEEN = "rp_report_url"
+_STATUS_KEY = "rp_statuses"
+_STATUS_SEEN = "rp_status_url"
+
+PCT = {"format": "percent"}
+COLUMN_CONFIG = {
+    "model_used": st.column_config.TextColumn("model_used"),
+    "day": st.column_config.DateColumn("day (UTC)", format="YYYY-MM-DD"),
+    "success_rate": st.column_config.NumberColumn("success_rate (%)", help=help_text("success_rate"), **PCT),
+    "attempt_success_rate": st.column_config.NumberColumn(
+        "attempt_success_rate (%)", help=help_text("attempt_success_rate"), **PCT
+    ),
+    "first_attempt_success_rate": st.column_config.NumberColumn(
+        "first_attempt_success_rate (%)", help=help_text("first_attempt_success_rate"), **PCT
+    ),
+    "retry_rate": st.column_config.NumberColumn("retry_rate (%)", help=help_text("retry_rate"), **PCT),
+    "avg_attempts_per_generation": st.column_config.NumberColumn(
+        "avg_attempts_per_generation", help=help_text("avg_attempts_per_generation"), format="%.2f"
+    ),
+    "total_cost_usd": st.column_config.NumberColumn("total_cost_usd", help=help_text("total_cost_usd"), format="$%.2f"),
+    "cost_per_success_usd": st.column_config.NumberColumn(
+        "cost_per_success_usd", help=help_text("cost_per_success_usd"), format="$%.4f"
+    ),
+    "cost_usd": st.column_config.NumberColumn("cost_usd", format="$%.4f"),
+    "p50_latency_ms": st.column_config.NumberColumn("p50_latency_ms", help=help_text("p50_latency_ms"), format="%.0f"),
+    "p95_latency_ms": st.column_config.NumberColumn("p95_latency_ms", help=help_text("p95_latency_ms"), format="%.0f"),
+    "latency_ms": st.column_config.NumberColumn("latency_ms", format="%.0f"),
+    "avg_quality": st.column_config.NumberColumn("avg_quality (0–1)", help=help_text("avg_quality"), format="%.3f"),
+    "quality": st.column_config.NumberColumn("quality (0–1)", format="%.3f"),
+    "first_seen": st.column_config.DatetimeColumn("first_seen (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "last_seen": st.column_config.DatetimeColumn("last_seen (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "created_at": st.column_config.DatetimeColumn("created_at (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "completed_at": st.column_config.DatetimeColumn("completed_at (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "error_signature": st.column_config.TextColumn("error_signature", help=help_text("error_signature")),
+}
+
+
+def _shown(value: str) -> str:
+    # URL text goes into a Markdown-rendered warning: keep only characters that render as themselves.
+    clean = re.sub(r"[^A-Za-z0-9_-]", "?", value)
+    return clean[:40] + ("…" if len(clean) > 40 else "")
+
+
+def _from_url() -> tuple[str, tuple[str, ...]]:
+    """The report and statuses the link asks for; bad values warn and are ignored."""
+    raw = st.query_params.get("report")
+    report = DEFAULT
+    if raw is not None:
+        if raw in reports.REPORTS:
+            report = raw
+        else:
+            st.warning(
+                f"Ignored the link's report {_shown(raw)}: choose one of {', '.join(reports.REPORTS)}. "
+                f"Showing {DEFAULT}.",
+                icon=":material/link_off:",
+            )
+    statuses: list[str] = []
+    for s in st.query_params.get_all("status"):
+        if s in STATUSES:
+            if s not in statuses:
+                statuses.append(s)
+        else:
+            st.warning(f"Ignored the link's status {_shown(s)}: use {', '.join(STATUSES)}.", icon=":material/link_off:")
+    return report, tuple(statuses)
+
+
+def _sync(key: str, seen_key: str, url_value) -> None:
+    # The URL wins when it changed since we last wrote it (a new link); else the widget keeps its value.
+    ss = st.session_state
+    if key not in ss or ss.get(seen_key) != url_value:
+        ss[key] = url_value
+
+
+def pick_report() -> tuple[str, tuple[str, ...]]:
+    url_report, url_statuses = _from_url()
+    _sync(_REPORT_KEY, _REPORT_SEEN, url_report)
+    _sync(_STATUS_KEY, _STATUS_SEEN, list(url_statuses))
+    left, right = st.columns([2, 3])
+    name = left.selectbox(
+        "Report",
+        list(reports.REPORTS),
+        key=_REPORT_KEY,
+        format_func=lambda k: f"{LABELS.get(k, k)} ({k}): {reports.REPORTS[k][1]}",
+    )
+    statuses = right.multiselect(
+        "Attempt statuses",
+        list(STATUSES),
+        key=_STATUS_KEY,
+        placeholder="All statuses",
+        help="Narrows the attempts counted (as --status). A generation stays in scope if any of its attempts remains.",
+    )
+    st.query_params["report"] = name
+    st.session_state[_REPORT_SEEN] = name
+    if statuses:
+        st.query_params["status"] = list(statuses)
+    elif "status" in st.query_params:
+        del st.query_params["status"]
+    st.session_state[_STATUS_SEEN] = list(statuses)
+    return name, tuple(statuses)
+
+
+def _day_arg(dt) -> str:
+    return dt.strftime("%Y-%m-%d") if dt.time() == time(0) else dt.isoformat()
+
+
+def cli_command(name: str, f: Filters) -> str:
+    """The `python -m queries.export` command that writes this report for these filters."""
+    args = ["python", "-m", "queries.export", name, "--since", _day_arg(f.since), "--until", _day_arg(f.until)]
+    for m in f.models:
+        args += ["--model", m]
+    for t in f.types:
+        args += ["--type", t]
+    if f.user:
+        args += ["--user", f.user]
+    for s in f.statuses:
+        args += ["--status", s]
+    if f.include_tests:
+        args.append("--include-tests")
+    return " ".join(shlex.quote(a) for a in args)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def attempts_preview(f: Filters, limit: int = PREVIEW_ROWS) -> pd.DataFrame:
+    """The newest `limit` attempts of the attempts report: the server-side cursor stops there."""
+    with reports.stream_report(BIG, f) as (columns, rows):
+        return pd.DataFrame(list(islice(rows, limit)), columns=columns)
+
+
+def streamed_csv(name: str, f: Filters):
+    """A callable for st.download_button: the report streamed through csv_lines, as the CLI writes it."""
+
+    def build() -> bytes:
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as out:
+            with reports.stream_report(name, f) as (columns, rows):
+                for line in csv_lines(columns, rows):
+                    out.write(line.encode("utf-8"))
+            out.seek(0)
+            # Streamlit accepts bytes or BytesIO/BufferedReader, not a SpooledTemporaryFile itself.
+            return out.read()
+
+    return build
+
+
+def glossary() -> None:
+    with st.expander("What the summary columns mean", icon=":material/menu_book:"):
+        rows = [
+            {"column": k, "metric": GLOSSARY[k].label, "unit": GLOSSARY[k].unit, "definition": GLOSSARY[k].help}
+            for k in reports.COLUMNS["summary"]
+            if k in GLOSSARY
+        ]
+        st.dataframe(
+            pd.DataFrame(rows),
+            hide_index=True,
+            width="stretch",
+            column_config={"definition": st.column_config.TextColumn("definition", width="large")},
+        )
+        st.caption("A rate with nothing to divide by is blank in the CSV and – on a page, never 0.")
+
+
+def render() -> None:
+    st.title("Reports")
+    name, statuses = pick_report()
+    f = replace(filters(), statuses=statuses)
+    last_day = (f.until - timedelta(days=1)).strftime("%Y-%m-%d")
+    st.caption(
+        f"Generations started {f.since:%Y-%m-%d} to {last_day} (UTC), with the sidebar's filters"
+        f"{' and the statuses above' if statuses else ''}. Test generations are "
+        f"{'included' if f.include_tests else 'left out'}. One row per {reports.REPORTS[name][1].removeprefix('one row per ')}."
+    )
+
+    if name == BIG:
+        total = int(cached(reports.summary, f)["attempts"])
+        df = attempts_preview(f) if total else pd.DataFrame(columns=reports.COLUMNS[BIG])
+    else:
+        df = cached(reports.fetch_report, name, f)
+        total = len(df)
+
+    empty = total == 0 or (name == "summary" and not df.iloc[0]["generations"])
+    if empty:
+        st.info(
+            "No generations in this window match these filters, so the report has no data. Widen the dates, "
+            "clear the model, type and user filters in the sidebar, or clear the statuses above.",
+            icon=":material/search_off:",
+        )
+    if name == BIG:
+        shown = min(total, PREVIEW_ROWS)
+        st.caption(
+            f"Preview: the newest {fmt.count(shown)} of {fmt.count(total)} attempts. The CSV has all {fmt.count(total)}."
+        )
+    else:
+        st.caption(f"{fmt.count(total)} row{'s' if total != 1 else ''}; the CSV has the same rows.")
+    st.dataframe(df, hide_index=True, width="stretch", column_config=COLUMN_CONFIG)
+
+    data = streamed_csv(name, f) if name == BIG else dataframe_csv(df)
+    st.download_button(
+        "Download CSV",
+        data,
+        file_name=f"genlens_{name}_{f.describe()}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        help="The same file the command below writes.",
+    )
+
+    st.subheader("Run it from cron")
+    st.code(cli_command(name, f), language="bash")
+    st.caption(
+        "Writes the same CSV to stdout (add --output FILE to write a file). It reads the database named by "
+        "DATABASE_URL and GENLENS_SCHEMA, as the dashboard does. Leave out --since and --until for the last 30 days."
+    )
+    if name == "summary":
+        glossary()
+
+
+guarded(render)
