@@ -51,6 +51,10 @@ def main() -> None:
             refresh()
             st.rerun()
         database_line()
+        from ui.notes import data_quality_note
+        from ui.state import filters
+
+        data_quality_note(filters())
     except Exception as exc:  # noqa: BLE001 - a panel, never a traceback
         st.title("GenLens")
         error_panel(exc)

@@ -14,12 +14,13 @@ from queries.glossary import help_text
 from ui import format as fmt
 from ui.data import cached
 from ui.guard import guarded
+from ui.links import page_link
 from ui.state import filters
 
 KPIS = {
     "generations": "Generations",
     "success_rate": "Success rate",
-    "avg_attempts_per_generation": "Attempts per gen.",
+    "avg_attempts_per_generation": "Avg attempts",
     "total_cost_usd": "Total cost",
     "p95_latency_ms": "p95 latency",
     "avg_quality": "Avg quality",
@@ -101,12 +102,15 @@ def render() -> None:
         f"cost per successful generation {fmt.usd(cur['cost_per_success_usd'])} · "
         f"p50 latency {fmt.ms(cur['p50_latency_ms'])} · {fmt.count(cur['pending_attempts'])} pending"
     )
-    if cur["metadata_issues"]:
-        st.warning(
-            f"{fmt.count(cur['metadata_issues'])} attempts have malformed generation_metadata; their invalid "
-            "cost, tokens, duration or quality are left out of the figures.",
-            icon=":material/data_alert:",
-        )
+    links = st.columns(4)
+    with links[0]:
+        page_link("reliability", "Success rates and retries", f, icon=":material/autorenew:")
+    with links[1]:
+        page_link("cost", "Cost, tokens and quality", f, icon=":material/payments:")
+    with links[2]:
+        page_link("errors", "Error signatures", f, icon=":material/bug_report:")
+    with links[3]:
+        page_link("reports", "CSV reports", f, icon=":material/download:")
 
     st.subheader("Attempts per day by status")
     daily = cached(reports.fetch_report, "daily", f)

@@ -22,7 +22,7 @@ def pct(v, digits: int = 1) -> str:
 def usd(v) -> str:
     if _missing(v):
         return DASH
-    if abs(v) >= 1000:
+    if abs(v) >= 100:
         return f"${v:,.0f}"
     return f"${v:,.2f}" if abs(v) >= 1 else f"${v:,.4f}"
 
