@@ -22,6 +22,9 @@ PAGES = {
     "Export": [
         st.Page("pages/reports.py", title="Reports", icon=":material/download:", url_path="reports"),
     ],
+    "Admin": [
+        st.Page("pages/admin.py", title="Admin · test generations", icon=":material/science:", url_path="admin"),
+    ],
 }
 
 

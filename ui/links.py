@@ -15,6 +15,7 @@ PAGE_FILES = {
     "explorer": "pages/explorer.py",
     "generation": "pages/generation.py",
     "reports": "pages/reports.py",
+    "admin": "pages/admin.py",
 }
 
 
