@@ -31,9 +31,16 @@ PAGES = {
 def database_line() -> None:
     from data_access.engine import get_database
 
+    from data_access.sources import get_source
+
     db = get_database()
     where = "embedded demo database (local)" if db.settings.embedded else db.label
-    st.sidebar.caption(f":material/database: Reading **{where}**, schema `{db.schema}`")
+    source = get_source(db.source)
+    st.sidebar.caption(
+        f":material/database: Reading **{where}**, source `{source.name}` (table `{db.schema}.{source.table}`; "
+        f"one generation is {source.grain})"
+        + (" through plain queries: GenLens may not create its view here." if db.inline else "")
+    )
 
 
 def main() -> None:

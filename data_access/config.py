@@ -20,6 +20,8 @@ class ConfigError(ValueError):
 class Settings:
     database_url: str | None  # None: use the embedded PostgreSQL
     schema: str
+    source: str  # shape of the data: generations (default), courses, generation_jobs, api_usage, stories
+    view_schema: str  # where GenLens keeps its own objects for a non-default source
     query_timeout_ms: int
     stale_pending_minutes: int
     cache_ttl_seconds: int
@@ -61,12 +63,22 @@ def validate_schema(name: str) -> str:
     return name
 
 
+def _source(name: str) -> str:
+    from data_access.sources import SOURCES
+
+    if name not in SOURCES:
+        raise ConfigError(f"GENLENS_SOURCE must be one of {', '.join(SOURCES)}, got {name!r}")
+    return name
+
+
 def load_settings() -> Settings:
     url = os.environ.get("DATABASE_URL", "").strip() or _secrets_url()
     data_dir = os.environ.get("GENLENS_DATA_DIR", "").strip()
     return Settings(
         database_url=url,
         schema=validate_schema(os.environ.get("GENLENS_SCHEMA", "").strip() or "public"),
+        source=_source(os.environ.get("GENLENS_SOURCE", "").strip() or "generations"),
+        view_schema=validate_schema(os.environ.get("GENLENS_VIEW_SCHEMA", "").strip() or "genlens"),
         query_timeout_ms=_int("GENLENS_QUERY_TIMEOUT_MS", 15000, minimum=100),
         stale_pending_minutes=_int("GENLENS_STALE_PENDING_MINUTES", 15, minimum=1),
         cache_ttl_seconds=_int("GENLENS_CACHE_TTL", 60, minimum=0),

@@ -332,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--days", type=float, default=90)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--end", type=_parse_end, default=None, help="last timestamp (default: now, UTC)")
+    p.add_argument("--source", default=None, help="load a seed system's table instead (default: GENLENS_SOURCE)")
     args = p.parse_args(argv)
     if args.generations < 1 or args.days <= 0:
         p.error("--generations and --days must be positive")
@@ -341,9 +342,17 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         db = get_database()
-        apply_migrations(db.engine, db.schema)
+        source = args.source or db.source
         t0 = time.perf_counter()
-        n = load(db.engine, db.schema, args.generations, args.days, args.seed, args.end)
+        if source == "generations":
+            apply_migrations(db.engine, db.schema)
+            n = load(db.engine, db.schema, args.generations, args.days, args.seed, args.end)
+        else:
+            from data_access import source_demo
+            from data_access.migrate import create_source_view
+
+            n = source_demo.load(db.engine, db.schema, source, args.generations, args.days, args.seed, args.end)
+            create_source_view(db.engine, db.schema, source, db.settings.view_schema)
         secs = time.perf_counter() - t0
     except Exception as exc:
         print(f"demo_data: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)

@@ -40,10 +40,35 @@ class Database:
     engine: Engine
     settings: Settings
     label: str  # what the sidebar shows: "embedded demo" or host/database
+    relation: str = ""  # what queries read FROM: the table, GenLens' view, or an inline subquery
+    inline: bool = False  # True when GenLens may not create its view and reads through a subquery
 
     @property
     def schema(self) -> str:
         return self.settings.schema
+
+    @property
+    def source(self) -> str:
+        return self.settings.source
+
+
+def resolve_relation(engine: Engine, settings: Settings) -> tuple[str, bool]:
+    """(FROM text, inline?) for the configured source; identifiers come from validated settings."""
+    from data_access.sources import get_source, view_name
+
+    source = get_source(settings.source)
+    if source.name == "generations":
+        return f'"{settings.schema}".generations', False
+    view = f'"{settings.view_schema}"."{view_name(settings.schema, source)}"'
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT to_regclass(:v)"), {"v": view}).scalar()
+    except Exception:  # unreachable now: pages will say so when they query
+        found = None
+    if found is not None:
+        return view, False
+    # GenLens may not create anything here: read the source through the same SELECT, inlined.
+    return f"({source.relation_sql(settings.schema)})", True
 
 
 _lock = threading.Lock()
@@ -76,14 +101,15 @@ def get_database() -> Database:
     with _lock:
         settings = load_settings()
         if settings.database_url:
-            return Database(build_engine(settings.database_url), settings, describe_url(settings.database_url))
+            engine = build_engine(settings.database_url)
+            return Database(engine, settings, describe_url(settings.database_url), *resolve_relation(engine, settings))
         from data_access import embedded
         from data_access.bootstrap import prepare_embedded
 
         url = embedded.start(settings.data_dir / "pg")
         engine = build_engine(url)
         prepare_embedded(engine, settings)
-        return Database(engine, settings, "embedded demo database")
+        return Database(engine, settings, "embedded demo database", *resolve_relation(engine, settings))
 
 
 @contextmanager

@@ -56,16 +56,45 @@ def apply_migrations(engine: Engine, schema: str) -> list[str]:
     return applied
 
 
+def create_source_view(engine: Engine, schema: str, source_name: str, view_schema: str) -> str:
+    """Create (or refresh) GenLens' view of attempts over a seed system's table; return its name.
+
+    Only GenLens' own schema is written: the source table is read, never altered or locked beyond
+    the catalog lookups of CREATE VIEW.
+    """
+    from data_access.sources import get_source, view_name
+
+    source = get_source(source_name)
+    schema, view_schema = validate_schema(schema), validate_schema(view_schema)
+    name = view_name(schema, source)
+    with engine.begin() as conn:
+        exists = conn.execute(text("SELECT to_regclass(:t)"), {"t": f'"{schema}".{source.table}'}).scalar()
+        if exists is None:
+            raise LookupError(f"table {schema}.{source.table} not found: check GENLENS_SCHEMA and GENLENS_SOURCE")
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{view_schema}"'))
+        conn.execute(text(f'CREATE OR REPLACE VIEW "{view_schema}"."{name}" AS {source.relation_sql(schema)}'))
+        # COMMENT takes no bind parameters; the text is built from constants and validated names.
+        comment = f"GenLens: canonical attempts over {schema}.{source.table} ({source.seed})".replace("'", "''")
+        conn.execute(text(f'COMMENT ON VIEW "{view_schema}"."{name}" IS \'{comment}\''))
+    return f"{view_schema}.{name}"
+
+
 def main() -> int:
+    from data_access.config import load_settings
     from data_access.engine import get_database
 
     try:
+        settings = load_settings()
         db = get_database()
-        names = apply_migrations(db.engine, db.schema)
+        if settings.source == "generations":
+            names = apply_migrations(db.engine, db.schema)
+            done = f"applied {len(names)} migration(s)" + (": " + ", ".join(names) if names else "")
+        else:
+            done = "created view " + create_source_view(db.engine, db.schema, settings.source, settings.view_schema)
     except Exception as exc:  # one line for the terminal, not a traceback
         print(f"migrate: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
         return 1
-    print(f"applied {len(names)} migration(s) to {db.label}" + (": " + ", ".join(names) if names else ""))
+    print(f"{done} on {db.label}")
     return 0
 
 

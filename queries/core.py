@@ -25,8 +25,11 @@ TERMINAL = "('success', 'failed', 'timeout')"
 
 
 def table(db: Database) -> str:
-    # db.schema passed data_access.config.validate_schema: safe as an identifier.
-    return f'"{db.schema}".generations'
+    """What queries read FROM: the generations table or GenLens' view of another source.
+
+    Built only from validated settings (schema names pass validate_schema), never from input.
+    """
+    return db.relation or f'"{db.schema}".generations'
 
 
 # --- Safe JSONB reads (METRICS.md "Values read from an attempt") -------------------------------
