@@ -30,7 +30,6 @@ PAGES = {
 
 def database_line() -> None:
     from data_access.engine import get_database
-
     from data_access.sources import get_source
 
     db = get_database()
@@ -55,8 +54,10 @@ def main() -> None:
         from ui.filters import sidebar_filters
         from ui.state import set_filters
 
+        from data_access.sources import get_source
+
         models = cached(known_models)
-        set_filters(sidebar_filters(models))
+        set_filters(sidebar_filters(models, get_source(get_database().source).dimensions))
         if st.sidebar.button("Refresh data", icon=":material/refresh:", help="Clear cached results and query again"):
             refresh()
             st.rerun()

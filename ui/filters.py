@@ -91,7 +91,7 @@ def _url_params() -> dict[str, list[str]]:
     return {k: st.query_params.get_all(k) for k in KEYS}
 
 
-def sidebar_filters(known_models: list[str]) -> Filters:
+def sidebar_filters(known_models: list[str], dimensions: frozenset[str] = frozenset({"story_type", "user"})) -> Filters:
     """Draw the sidebar filters and return the Filters they describe; keep the URL in step."""
     ss = st.session_state
     if not ss.get(_INIT):
@@ -109,8 +109,16 @@ def sidebar_filters(known_models: list[str]) -> Filters:
     dates = sb.date_input("Dates (UTC)", key="gl_dates", help="First and last day included, in UTC.")
     options = sorted(set(known_models) | set(ss["gl_models"]))
     models = sb.multiselect("Models", options, key="gl_models", placeholder="All models")
-    types = sb.multiselect("Story types", list(STORY_TYPES), key="gl_types", placeholder="All types")
-    user_text = sb.text_input("User id", key="gl_user", placeholder="any user (paste a UUID)", max_chars=64)
+    if "story_type" in dimensions:
+        types = sb.multiselect("Story types", list(STORY_TYPES), key="gl_types", placeholder="All types")
+    else:
+        types = []
+        sb.caption("Story types: not available for this source")
+    if "user" in dimensions:
+        user_text = sb.text_input("User id", key="gl_user", placeholder="any user (paste a UUID)", max_chars=64)
+    else:
+        user_text = ""
+        sb.caption("User: not available for this source")
     tests = sb.toggle(
         "Include test generations",
         key="gl_tests",

@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS stories (
     generation_info jsonb,
     language        text NOT NULL DEFAULT 'en',
     story_length    integer,
-    rating          integer CHECK (rating BETWEEN 1 AND 10),
+    rating          integer,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now()
 );
