@@ -49,12 +49,11 @@ def main() -> None:
             from data_access.engine import get_database
 
             get_database()
+        from data_access.sources import get_source
         from queries.catalog import known_models
         from ui.data import cached, refresh
         from ui.filters import sidebar_filters
         from ui.state import set_filters
-
-        from data_access.sources import get_source
 
         models = cached(known_models)
         set_filters(sidebar_filters(models, get_source(get_database().source).dimensions))

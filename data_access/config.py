@@ -26,6 +26,8 @@ class Settings:
     stale_pending_minutes: int
     cache_ttl_seconds: int
     data_dir: Path
+    pool_size: int = 5
+    pool_timeout_s: int = 10
 
     @property
     def embedded(self) -> bool:
@@ -79,8 +81,10 @@ def load_settings() -> Settings:
         schema=validate_schema(os.environ.get("GENLENS_SCHEMA", "").strip() or "public"),
         source=_source(os.environ.get("GENLENS_SOURCE", "").strip() or "generations"),
         view_schema=validate_schema(os.environ.get("GENLENS_VIEW_SCHEMA", "").strip() or "genlens"),
-        query_timeout_ms=_int("GENLENS_QUERY_TIMEOUT_MS", 15000, minimum=100),
+        query_timeout_ms=_int("GENLENS_QUERY_TIMEOUT_MS", 15000, minimum=1),
         stale_pending_minutes=_int("GENLENS_STALE_PENDING_MINUTES", 15, minimum=1),
         cache_ttl_seconds=_int("GENLENS_CACHE_TTL", 60, minimum=0),
         data_dir=Path(data_dir) if data_dir else PROJECT_ROOT / ".genlens-data",
+        pool_size=_int("GENLENS_POOL_SIZE", 5, minimum=1),
+        pool_timeout_s=_int("GENLENS_POOL_TIMEOUT_S", 10, minimum=1),
     )

@@ -82,16 +82,18 @@ def connect_args_for(url: str) -> dict:
     return args
 
 
-def build_engine(url: str) -> Engine:
+def build_engine(url: str, settings: Settings | None = None) -> Engine:
+    """The process's engine: bounded pool (GENLENS_POOL_SIZE, no overflow), pre-ping, connect timeout."""
     url = normalize_url(url)
-    connect_args = connect_args_for(url)
+    size, timeout = (settings.pool_size, settings.pool_timeout_s) if settings else (5, 10)
     return create_engine(
         url,
+        # pre-ping: after a database restart the next rerun reconnects instead of failing.
         pool_pre_ping=True,
-        pool_size=5,
-        max_overflow=5,
-        pool_timeout=10,
-        connect_args=connect_args,
+        pool_size=size,
+        max_overflow=0,
+        pool_timeout=timeout,
+        connect_args=connect_args_for(url),
     )
 
 
@@ -101,13 +103,13 @@ def get_database() -> Database:
     with _lock:
         settings = load_settings()
         if settings.database_url:
-            engine = build_engine(settings.database_url)
+            engine = build_engine(settings.database_url, settings)
             return Database(engine, settings, describe_url(settings.database_url), *resolve_relation(engine, settings))
         from data_access import embedded
         from data_access.bootstrap import prepare_embedded
 
         url = embedded.start(settings.data_dir / "pg")
-        engine = build_engine(url)
+        engine = build_engine(url, settings)
         prepare_embedded(engine, settings)
         return Database(engine, settings, "embedded demo database", *resolve_relation(engine, settings))
 

@@ -20,6 +20,14 @@ MIGRATIONS_DIR = PROJECT_ROOT / "supabase" / "migrations"
 LEDGER = "genlens_schema_migrations"
 
 
+def run_script(conn, sql: str) -> None:
+    """Run a multi-statement SQL file on `conn` (a SQLAlchemy Connection) as is.
+
+    Straight to psycopg without parameters, so a literal % in the file is not a placeholder.
+    """
+    conn.connection.driver_connection.execute(sql)
+
+
 def migration_files() -> list[Path]:
     return sorted(MIGRATIONS_DIR.glob("*.sql"))
 
@@ -47,7 +55,7 @@ def apply_migrations(engine: Engine, schema: str) -> list[str]:
             if done:
                 continue
             conn.execute(text(f'SET LOCAL search_path TO "{schema}", public'))
-            conn.exec_driver_sql(path.read_text())
+            run_script(conn, path.read_text())
             conn.execute(
                 text(f'INSERT INTO "{schema}".{LEDGER} (filename, sha256) VALUES (:f, :h)'),
                 {"f": path.name, "h": hashlib.sha256(path.read_bytes()).hexdigest()},

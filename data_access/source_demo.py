@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 
 from data_access.config import validate_schema
 from data_access.demo_data import generate_rows
+from data_access.migrate import run_script
 from data_access.sources import get_source
 
 MODES = {  # generation_jobs.mode: the image pipeline's modes, one per demo model
@@ -184,7 +185,7 @@ def create_table(engine: Engine, schema: str, source: str) -> None:
     with engine.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         conn.execute(text(f'SET LOCAL search_path TO "{schema}", public'))
-        conn.exec_driver_sql(src.ddl_path.read_text())
+        run_script(conn, src.ddl_path.read_text())
 
 
 def load(

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from data_access import demo_data
 from data_access.config import ConfigError, _secrets_url, load_settings, validate_schema
 from data_access.engine import connect_args_for, describe_url, normalize_url, read_only
-from data_access.migrate import apply_migrations, migration_files
+from data_access.migrate import apply_migrations, migration_files, run_script
 from queries.signatures import signature
 
 
@@ -69,7 +69,7 @@ def test_migrations_are_idempotent_and_recorded(admin_engine):
     with admin_engine.begin() as conn:
         conn.execute(text(f"SET LOCAL search_path TO {schema}"))
         for p in migration_files():
-            conn.exec_driver_sql(p.read_text())
+            run_script(conn, p.read_text())
     with admin_engine.connect() as conn:
         assert conn.execute(text(f"SELECT count(*) FROM {schema}.generations")).scalar() == 1
         ledger = conn.execute(text(f"SELECT count(*) FROM {schema}.genlens_schema_migrations")).scalar()

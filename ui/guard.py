@@ -16,6 +16,10 @@ def explain(exc: BaseException) -> tuple[str, list[str]]:
     """(headline, things to check) for an exception raised while reading the database."""
     name = type(exc).__name__
     text = str(exc).lower()
+    from data_access.config import ConfigError
+
+    if isinstance(exc, ConfigError):
+        return ("GenLens is not configured correctly.", [str(exc)])
     if "statement timeout" in text or "canceling statement" in text or name == "QueryCanceled":
         return (
             "The query took longer than the time limit.",
@@ -24,7 +28,7 @@ def explain(exc: BaseException) -> tuple[str, list[str]]:
                 "The limit is GENLENS_QUERY_TIMEOUT_MS (default 15000 ms).",
             ],
         )
-    if "queuepool" in text or "pool limit" in text:
+    if "queuepool" in text or "pool limit" in text or name == "TimeoutError" and "pool" in text:
         return ("All database connections are busy.", ["Wait a moment and press Refresh data."])
     if "does not exist" in text and ("relation" in text or "schema" in text):
         return (

@@ -1,0 +1,41 @@
+-- GenLens least-privilege roles. Run as the table owner, with search_path set to the schema that
+-- holds `generations` (GENLENS_SCHEMA), e.g.:
+--   psql "$ADMIN_URL" -c 'SET search_path TO public' -f docs/security.sql
+-- Replace the two passwords first (or ALTER ROLE ... PASSWORD afterwards). Safe to run again.
+--
+--   genlens_reader: the dashboard (DATABASE_URL). SELECT only, and every transaction read-only.
+--   genlens_writer: the admin page's test generations (GENLENS_ADMIN_DATABASE_URL). SELECT, INSERT
+--                   and UPDATE on generations; no DELETE, no DDL.
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'genlens_reader') THEN
+        CREATE ROLE genlens_reader LOGIN PASSWORD 'change-me-reader';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'genlens_writer') THEN
+        CREATE ROLE genlens_writer LOGIN PASSWORD 'change-me-writer';
+    END IF;
+END
+$$;
+
+ALTER ROLE genlens_reader SET default_transaction_read_only = on;
+
+DO $$
+DECLARE
+    s text := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE c.oid = 'generations'::regclass);
+BEGIN
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO genlens_reader, genlens_writer', s);
+    EXECUTE format('GRANT SELECT ON %I.generations TO genlens_reader', s);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON %I.generations TO genlens_writer', s);
+    -- Row level security is on for generations: without a policy these roles would see no rows.
+    IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = s AND tablename = 'generations'
+                   AND policyname = 'GenLens reader sees all rows') THEN
+        EXECUTE format('CREATE POLICY "GenLens reader sees all rows" ON %I.generations FOR SELECT TO genlens_reader USING (true)', s);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = s AND tablename = 'generations'
+                   AND policyname = 'GenLens writer records test generations') THEN
+        EXECUTE format('CREATE POLICY "GenLens writer records test generations" ON %I.generations FOR ALL TO genlens_writer USING (true) WITH CHECK (true)', s);
+    END IF;
+END
+$$;
