@@ -56,6 +56,10 @@ def _load_schema(engine, schema: str) -> None:
         return
     with engine.begin() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    if schema == "hostile":
+        from tests import hostile
+
+        hostile.create_loose_table(engine, schema)  # a team's own table: no GenLens constraints
     apply_migrations(engine, schema)
     if schema == "demo":
         demo_data.load(engine, schema, DEMO_GENERATIONS, days=DEMO_DAYS, seed=7, end=DEMO_END)
@@ -63,6 +67,8 @@ def _load_schema(engine, schema: str) -> None:
         from tests import handmade
 
         handmade.load(engine, schema)
+    elif schema == "hostile":
+        hostile.load(engine, schema)
     with engine.begin() as conn:
         conn.execute(text(f'ANALYZE "{schema}".generations'))
     _loaded.add(schema)
@@ -105,3 +111,8 @@ def empty_db(use_schema):
 @pytest.fixture
 def handmade_db(use_schema):
     return use_schema("handmade")
+
+
+@pytest.fixture
+def hostile_db(use_schema):
+    return use_schema("hostile")
