@@ -34,7 +34,9 @@ def signature_sql(column: str) -> str:
     x = f"regexp_replace({x}, :sig_id, '<id>', 'g')"
     x = f"regexp_replace({x}, :sig_number, '<n>', 'g')"
     x = f"regexp_replace({x}, :sig_ws, ' ', 'g')"
-    return f"left(btrim({x}, ' '), {MAX_LEN})"
+    # Trimmed again after the cut: a cut landing after a space must not leave it (the signature of a
+    # signature is itself).
+    return f"rtrim(left(btrim({x}, ' '), {MAX_LEN}), ' ')"
 
 
 _RULES = [
@@ -49,4 +51,4 @@ _RULES = [
 def signature(message: str) -> str:
     for pattern, repl in _RULES:
         message = pattern.sub(repl, message)
-    return message.strip(" ")[:MAX_LEN]
+    return message.strip(" ")[:MAX_LEN].rstrip(" ")

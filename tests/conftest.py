@@ -31,9 +31,12 @@ def pg_url(tmp_path_factory) -> str:
 
         yield normalize_url(url)
         return
+    import tempfile
+
     from data_access import embedded
 
-    pgdata = tmp_path_factory.mktemp("pg") / "data"
+    # Its own directory, not pytest's numbered basetemp: concurrent pytest runs prune each other's.
+    pgdata = Path(tempfile.mkdtemp(prefix="genlens-test-pg-")) / "data"
     yield embedded.start(pgdata, delete_on_exit=True)
     embedded.stop(pgdata)
 
