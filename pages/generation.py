@@ -1,6 +1,297 @@
-"""Placeholder: being built (issue 4)."""
+"""Generation detail: one generation's attempts as a timeline and a table, with the raw prompt,
+response and metadata of each, and what the user asked for.
 
+Reached by URL ?generation_id=<uuid> (the Explorer's row click) or by pasting an id. Not limited
+by the sidebar window: a generation is found by its id alone.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-st.title("generation")
-st.info("This page is being built.")
+from queries import generation
+from queries.csv_format import dataframe_csv
+from queries.filters import FilterError
+from queries.glossary import help_text
+from ui import format as fmt
+from ui.data import cached
+from ui.guard import guarded
+from ui.links import page_link
+from ui.state import filters
+
+STATUS_COLORS = {"success": "#2e9e5b", "failed": "#d64545", "timeout": "#e39b24", "pending": "#8a8f98"}
+PARAM = "generation_id"
+KEY = "gd_generation_id"
+_SEEN = "gd_url_seen"
+HOVER_ERROR_CHARS = 160
+
+TABLE_COLUMNS = [
+    "attempt_number",
+    "status",
+    "model_used",
+    "created_at",
+    "completed_at",
+    "latency_ms",
+    "cost_usd",
+    "tokens",
+    "quality",
+    "error_message",
+    "error_signature",
+]
+
+
+def sync_id() -> None:
+    """The text input follows the URL when the URL changed (a link, Back); the URL follows the input."""
+    ss = st.session_state
+    current = st.query_params.get(PARAM)
+    if ss.get(_SEEN, object()) != current or KEY not in ss:
+        ss[KEY] = (current or "")[:200]
+        ss[_SEEN] = current
+
+
+def write_id(value: str) -> None:
+    if value:
+        if st.query_params.get(PARAM) != value:
+            st.query_params[PARAM] = value
+    elif PARAM in st.query_params:
+        del st.query_params[PARAM]
+    st.session_state[_SEEN] = st.query_params.get(PARAM)
+
+
+def page_url(gid: str) -> str:
+    """The page's address for this generation: the dashboard's host when Streamlit knows it."""
+    path = f"/generation?generation_id={gid}"
+    try:
+        url = st.context.url
+    except Exception:  # noqa: BLE001 - no browser context (tests, scripts): a relative link
+        url = None
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme and parts.netloc:
+            base = parts.path.rsplit("/", 1)[0] if parts.path.rstrip("/").endswith("generation") else parts.path
+            return f"{parts.scheme}://{parts.netloc}{base.rstrip('/')}{path}"
+    return path
+
+
+def _hover_text(v) -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return fmt.DASH
+    s = str(v)
+    s = s[:HOVER_ERROR_CHARS] + ("…" if len(s) > HOVER_ERROR_CHARS else "")
+    # Plotly renders a few HTML tags in hover labels: stored text is escaped to show as is.
+    return html.escape(s)
+
+
+def timeline_chart(att: pd.DataFrame) -> go.Figure:
+    """One horizontal bar per attempt, created_at to completed_at; pending ones run to now, hatched."""
+    fig = go.Figure()
+    now = pd.Timestamp(att["queried_at"].iloc[0]).tz_convert("UTC").as_unit("us")
+    labels = [f"attempt {n}" for n in att["attempt_number"]]
+    for status, color in STATUS_COLORS.items():
+        part = att[att["status"] == status]
+        if part.empty:
+            continue
+        pending = status == "pending"
+        start = pd.to_datetime(part["created_at"], utc=True).dt.as_unit("us")
+        # All-NULL completions come back as an object column: make it a time column first.
+        end = pd.to_datetime(part["completed_at"], utc=True).dt.as_unit("us").fillna(now)
+        end = end.where(end >= start, start)  # a completion before the start: drawn as a sliver
+        width_ms = (end - start).dt.total_seconds() * 1000
+        custom = pd.DataFrame(
+            {
+                "status": part["status"],
+                "latency": [fmt.ms(v) for v in part["latency_ms"]],
+                "error": [_hover_text(v) for v in part["error_message"]],
+                "start": [t.strftime("%Y-%m-%d %H:%M:%S") for t in start],
+                "end": ["still pending" if pending else "ended " + t.strftime("%Y-%m-%d %H:%M:%S UTC") for t in end],
+                "cost": [fmt.usd(v) for v in part["cost_usd"]],
+            }
+        )
+        fig.add_bar(
+            base=start,
+            x=width_ms.clip(lower=50),  # a sub-pixel bar would vanish
+            y=[f"attempt {n}" for n in part["attempt_number"]],
+            orientation="h",
+            name=status + (" (running to now)" if pending else ""),
+            marker={
+                "color": color,
+                "pattern": (
+                    {"shape": "/", "bgcolor": "#d5d8dd", "fgcolor": "#6b7079", "solidity": 0.35}
+                    if pending
+                    else {"shape": ""}
+                ),
+                "line": {"width": 1.5 if pending else 0, "color": "#6b7079" if pending else color},
+            },
+            customdata=custom.to_numpy(),
+            hovertemplate="%{y}: <b>%{customdata[0]}</b><br>started %{customdata[3]} UTC<br>"
+            "%{customdata[4]}<br>latency %{customdata[1]} · cost %{customdata[5]}"
+            "<br>error: %{customdata[2]}<extra></extra>",
+        )
+    fig.update_layout(
+        barmode="overlay",
+        height=130 + 36 * len(att),
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis={"type": "date", "title": "time (UTC)"},
+        yaxis={"autorange": "reversed", "categoryorder": "array", "categoryarray": labels},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
+    )
+    return fig
+
+
+def chain_line(chain: dict) -> str:
+    n = int(chain["attempts"])
+    if chain["total_ms"] is not None:
+        total = f"first start to last completion {fmt.ms(chain['total_ms'])}"
+    elif chain["pending_attempts"]:
+        total = "still pending"
+    else:
+        total = "total time unknown"
+    cost = f"total cost {fmt.usd(chain['total_cost_usd'])}" if chain["attempts_with_cost"] else "no cost reported"
+    return f"Retry chain: {n} attempt{'s' if n != 1 else ''} · final status {chain['final_status']} · {cost} · {total}"
+
+
+def show_json(label: str, value) -> None:
+    st.markdown(f"**{label}**")
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        st.text("NULL (nothing stored)")
+    elif isinstance(value, (dict, list)):
+        if isinstance(value, list):
+            st.caption("Stored as a JSON array, not an object.")
+        st.json(value, expanded=True)
+    else:
+        # A JSON string or number: shown exactly as stored, never parsed again.
+        st.caption(f"Stored as a JSON {type(value).__name__.replace('str', 'string')}, not an object.")
+        st.code(json.dumps(value, ensure_ascii=False), language=None, wrap_lines=True)
+
+
+def request_text(first: pd.Series) -> str:
+    def v(x) -> str:
+        return fmt.DASH if x is None or (isinstance(x, float) and pd.isna(x)) else str(x)
+
+    length = first["story_length"]
+    length_text = fmt.DASH if length is None or pd.isna(length) else f"{int(length)} minutes"
+    return "\n".join(
+        [
+            f"Story type:        {v(first['story_type'])}",
+            f"Length:            {length_text}",
+            f"Moral:             {v(first['moral'])}",
+            f"Hero appearance:   {v(first['hero_appearance'])}",
+            f"Relationship:      {v(first['relationship_description'])}",
+            f"User id:           {v(first['user_id'])}",
+        ]
+    )
+
+
+def render() -> None:
+    f = filters()
+    st.title("Generation detail")
+    st.caption("One generation and all its attempts, found by id: the sidebar's dates and filters do not apply here.")
+    sync_id()
+    raw = st.text_input("Generation id", key=KEY, max_chars=200, placeholder="paste a generation id (UUID)")
+    write_id(raw.strip())
+    if not raw.strip():
+        st.info(
+            "Paste a generation id above, or click a row in the Explorer to open its generation here.",
+            icon=":material/search:",
+        )
+        page_link("explorer", "Open the Explorer", f, icon=":material/table_rows:")
+        return
+    try:
+        gid = generation.parse_generation_id(raw)
+    except FilterError as e:
+        st.warning(str(e), icon=":material/warning:")
+        return
+
+    chain = cached(generation.retry_chain, gid)
+    if chain is None:
+        st.info(
+            "No generation with this id. Check that it was copied whole; ids of other environments "
+            "are not in this database.",
+            icon=":material/search_off:",
+        )
+        return
+    att = cached(generation.attempts, gid)
+
+    st.text(chain_line(chain))
+    if chain["is_test"]:
+        st.info("This is a test generation (its metadata carries a test_run_id).", icon=":material/science:")
+    if chain["pending_attempts"]:
+        st.caption(f"{fmt.count(chain['pending_attempts'])} attempt(s) still pending: drawn hatched up to now.")
+    if att["metadata_issue"].any():
+        st.warning(
+            "Some attempts have malformed generation_metadata: their invalid cost, tokens, duration or quality "
+            "show as –. The raw metadata is below.",
+            icon=":material/data_alert:",
+        )
+
+    st.subheader("Attempts")
+    st.plotly_chart(timeline_chart(att), width="stretch")
+    table = att[TABLE_COLUMNS]
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "attempt_number": st.column_config.NumberColumn("attempt", format="%d"),
+            "model_used": st.column_config.TextColumn("model"),
+            "created_at": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm:ss.SSS"),
+            "completed_at": st.column_config.DatetimeColumn("completed (UTC)", format="YYYY-MM-DD HH:mm:ss.SSS"),
+            "latency_ms": st.column_config.NumberColumn(
+                "latency (ms)", format="%.0f", help=help_text("p50_latency_ms")
+            ),
+            "cost_usd": st.column_config.NumberColumn("cost (USD)", format="$%.6f", help=help_text("total_cost_usd")),
+            "tokens": st.column_config.NumberColumn("tokens", format="%d", help=help_text("total_tokens")),
+            "quality": st.column_config.NumberColumn("quality (0–1)", format="%.3f", help=help_text("avg_quality")),
+            "error_message": st.column_config.TextColumn("error message", width="large"),
+            "error_signature": st.column_config.TextColumn("error signature", help=help_text("error_signature")),
+        },
+    )
+    st.download_button(
+        "Download CSV",
+        dataframe_csv(table),
+        file_name=f"genlens_generation_{gid}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+    st.subheader("What the user asked for")
+    st.code(request_text(att.iloc[0]), language=None, wrap_lines=True)
+
+    st.subheader("Each attempt")
+    for _, a in att.iterrows():
+        title = f"Attempt {int(a['attempt_number'])} · {a['status']} · {a['created_at']:%Y-%m-%d %H:%M:%S} UTC"
+        with st.expander(title, expanded=len(att) == 1):
+            if isinstance(a["error_signature"], str):
+                st.markdown("**Error signature**")
+                st.code(a["error_signature"], language=None, wrap_lines=True)
+                st.markdown("**Error message**")
+                st.code(a["error_message"], language=None, wrap_lines=True)
+            elif isinstance(a["error_message"], str):
+                st.markdown("**Error message**")
+                st.code(a["error_message"], language=None, wrap_lines=True)
+            st.markdown("**Prompt**")
+            st.code(a["prompt"], language=None, wrap_lines=True)
+            show_json("generation_metadata", a["generation_metadata"])
+            show_json("full_response", a["full_response"])
+
+    st.subheader("Link to this generation")
+    st.code(page_url(gid), language=None)
+    st.caption("Works for anyone who can open this dashboard (the host is the dashboard's own address).")
+    last_day = (f.until - timedelta(days=1)).strftime("%Y-%m-%d")
+    page_link(
+        "explorer",
+        f"Back to the Explorer ({f.since:%Y-%m-%d} to {last_day})",
+        f,
+        icon=":material/table_rows:",
+    )
+
+
+guarded(render)

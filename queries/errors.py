@@ -1,0 +1,202 @@
+"""Errors: failed and timed-out attempts grouped by error signature (METRICS.md "Error signatures").
+
+The signature table itself is `reports.fetch_report("errors", f)`; these functions add what the
+Errors page needs around it: totals, a daily trend per signature, one signature's attempts, each
+signature's share of the day's failures, and the signatures never seen before the window.
+Every function is one SQL statement over `queries.core.scoped`; days are UTC days of created_at.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from data_access.engine import Database, get_database
+from queries.core import IS_TEST, SIGNATURE, fetch, scoped, table, with_signatures
+from queries.filters import Filters
+from queries.signatures import signature_sql
+
+FAILED = "('failed', 'timeout')"
+# The attempts that have a signature.
+SIGNED = f"att.status IN {FAILED} AND att.error_message IS NOT NULL"
+DAY = "CAST(att.created_at AT TIME ZONE 'UTC' AS date)"
+
+TREND_SIGNATURES = 50
+SHARE_SIGNATURES = 5
+ATTEMPTS_LIMIT = 1000
+
+
+def failure_summary(f: Filters, db: Database | None = None) -> pd.DataFrame:
+    """One row: how many attempts of the generations in scope failed or timed out.
+
+    Columns: failed_attempts, timeout_attempts, failures (both), without_message (failures with
+    no error_message, so no signature), terminal_attempts, failure_rate (failures / terminal
+    attempts, a fraction 0-1, NULL when no attempt finished).
+    """
+    s = scoped(f, db)
+    sql = (
+        s.text
+        + f"""
+SELECT count(*) FILTER (WHERE status = 'failed') AS failed_attempts,
+       count(*) FILTER (WHERE status = 'timeout') AS timeout_attempts,
+       count(*) FILTER (WHERE status IN {FAILED}) AS failures,
+       count(*) FILTER (WHERE status IN {FAILED} AND error_message IS NULL) AS without_message,
+       count(*) FILTER (WHERE terminal) AS terminal_attempts,
+       CAST(count(*) FILTER (WHERE status IN {FAILED}) AS float8)
+           / NULLIF(count(*) FILTER (WHERE terminal), 0) AS failure_rate
+FROM att"""
+    )
+    return fetch(sql, s.params, s.expanding, db)
+
+
+def signature_trends(f: Filters, limit: int = TREND_SIGNATURES, db: Database | None = None) -> pd.DataFrame:
+    """Daily occurrences of the `limit` most frequent signatures, one list per signature.
+
+    Grain: one row per signature, most occurrences first (the order of the errors report).
+    daily_counts is a list of attempt counts, one per UTC day from the window's first day to its
+    last day (or to the last retry's day, when a retry ran after `until`), zeros included.
+    Columns: error_signature, first_day (date of the list's first element), daily_counts.
+    """
+    s = scoped(f, db)
+    sql = (
+        s.text
+        + f"""
+, e AS (
+    SELECT {SIGNATURE} AS error_signature, {DAY} AS day FROM att WHERE {SIGNED}
+), top AS (
+    SELECT error_signature, count(*) AS n FROM e GROUP BY 1 ORDER BY n DESC, error_signature LIMIT :limit
+), days AS (
+    SELECT CAST(d AS date) AS day
+    FROM generate_series(
+        CAST(CAST(:since AS timestamptz) AT TIME ZONE 'UTC' AS date),
+        GREATEST(CAST((CAST(:until AS timestamptz) - interval '1 microsecond') AT TIME ZONE 'UTC' AS date),
+                 (SELECT max(day) FROM e)),
+        interval '1 day') AS d
+), c AS (
+    SELECT error_signature, day, count(*) AS n FROM e
+    WHERE error_signature IN (SELECT error_signature FROM top) GROUP BY 1, 2
+)
+SELECT top.error_signature,
+       min(days.day) AS first_day,
+       array_agg(CAST(COALESCE(c.n, 0) AS integer) ORDER BY days.day) AS daily_counts
+FROM top CROSS JOIN days
+LEFT JOIN c ON c.error_signature = top.error_signature AND c.day = days.day
+GROUP BY top.error_signature, top.n
+ORDER BY top.n DESC, top.error_signature"""
+    )
+    return fetch(sql, with_signatures({**s.params, "limit": int(limit)}), s.expanding, db)
+
+
+def signature_attempts(
+    f: Filters, signature: str, limit: int = ATTEMPTS_LIMIT, db: Database | None = None
+) -> pd.DataFrame:
+    """The failed and timed-out attempts whose error signature is `signature`, newest first.
+
+    Grain: one row per attempt, at most `limit`. Columns: generation_id (text), attempt_number, status,
+    model_used, created_at, latency_ms (ms, NULL when unknown), error_message.
+    """
+    s = scoped(f, db)
+    sql = (
+        s.text
+        + f"""
+SELECT CAST(generation_id AS text) AS generation_id, attempt_number, status, model_used, created_at, latency_ms,
+       error_message
+FROM att
+WHERE {SIGNED} AND {SIGNATURE} = :signature
+ORDER BY created_at DESC, generation_id DESC, attempt_number DESC
+LIMIT :limit"""
+    )
+    params = with_signatures({**s.params, "signature": signature, "limit": int(limit)})
+    return fetch(sql, params, s.expanding, db)
+
+
+def failure_share(f: Filters, top: int = SHARE_SIGNATURES, db: Database | None = None) -> pd.DataFrame:
+    """Each day's failed and timed-out attempts split by signature: the `top` most frequent
+    signatures of the window, then all others together, then failures without an error message.
+
+    Grain: one row per (UTC day with at least one failure, series), zeros filled, so every series
+    has every day. series_kind is 'top' (error_signature set, rank 1 = most frequent), 'other' or
+    'no_message'; series_order sorts them. Columns: day, series_order, series_kind, rank,
+    error_signature, failures (count), day_failures (count), share (failures / day_failures, 0-1;
+    the shares of one day add up to 1).
+    """
+    s = scoped(f, db)
+    sql = (
+        s.text
+        + f"""
+, fl AS (
+    SELECT CASE WHEN att.error_message IS NOT NULL THEN {SIGNATURE} END AS error_signature, {DAY} AS day
+    FROM att WHERE att.status IN {FAILED}
+), ranked AS (
+    SELECT error_signature, row_number() OVER (ORDER BY count(*) DESC, error_signature) AS rank
+    FROM fl WHERE error_signature IS NOT NULL GROUP BY error_signature
+), labeled AS (
+    SELECT fl.day,
+           CASE WHEN fl.error_signature IS NULL THEN 'no_message'
+                WHEN r.rank <= :top THEN 'top' ELSE 'other' END AS series_kind,
+           CASE WHEN r.rank <= :top THEN r.rank END AS rank,
+           CASE WHEN r.rank <= :top THEN r.error_signature END AS error_signature
+    FROM fl LEFT JOIN ranked r ON r.error_signature = fl.error_signature
+), counts AS (
+    SELECT day, series_kind, rank, error_signature, count(*) AS failures
+    FROM labeled GROUP BY 1, 2, 3, 4
+), series AS (
+    SELECT DISTINCT series_kind, rank, error_signature FROM counts
+), days AS (
+    SELECT day, sum(failures) AS day_failures FROM counts GROUP BY day
+)
+SELECT days.day,
+       CAST(CASE series.series_kind WHEN 'top' THEN series.rank
+                                    WHEN 'other' THEN :top + 1 ELSE :top + 2 END AS integer) AS series_order,
+       series.series_kind,
+       series.rank,
+       series.error_signature,
+       CAST(COALESCE(counts.failures, 0) AS bigint) AS failures,
+       CAST(days.day_failures AS bigint) AS day_failures,
+       CAST(COALESCE(counts.failures, 0) AS float8) / days.day_failures AS share
+FROM days CROSS JOIN series
+LEFT JOIN counts ON counts.day = days.day AND counts.series_kind = series.series_kind
+                AND counts.rank IS NOT DISTINCT FROM series.rank
+ORDER BY days.day, series_order"""
+    )
+    return fetch(sql, with_signatures({**s.params, "top": int(top)}), s.expanding, db)
+
+
+def new_signatures(f: Filters, db: Database | None = None) -> pd.DataFrame:
+    """Signatures of the window whose first occurrence in the whole table falls in [since, until).
+
+    "Whole table" means every failed or timed-out attempt with an error message, of any
+    generation, any model, type or user, created before `until`; test generations are left out
+    unless `include_tests`. Only signatures also present among the window's attempts (with all
+    filters) are listed. Grain: one row per signature, newest first occurrence first. Columns:
+    error_signature, first_seen_ever (timestamptz), occurrences and generations (counts in the
+    window), models (distinct model names of the window's occurrences, ';'-joined, sorted).
+    """
+    db = db or get_database()
+    t = table(db)
+    s = scoped(f, db)
+    tests = (
+        ""
+        if f.include_tests
+        else f"AND NOT EXISTS (SELECT 1 FROM {t} g WHERE g.generation_id = x.generation_id AND {IS_TEST})"
+    )
+    sql = (
+        s.text
+        + f"""
+, w AS (
+    SELECT {SIGNATURE} AS error_signature, att.generation_id, att.model_used FROM att WHERE {SIGNED}
+), ws AS (
+    SELECT error_signature, count(*) AS occurrences, count(DISTINCT generation_id) AS generations,
+           string_agg(DISTINCT model_used, ';' ORDER BY model_used) AS models
+    FROM w GROUP BY error_signature
+), ever AS (
+    SELECT {signature_sql("x.error_message")} AS error_signature, min(x.created_at) AS first_seen_ever
+    FROM {t} x
+    WHERE x.status IN {FAILED} AND x.error_message IS NOT NULL AND x.created_at < :until {tests}
+    GROUP BY 1
+)
+SELECT ws.error_signature, ever.first_seen_ever, ws.occurrences, ws.generations, ws.models
+FROM ws JOIN ever ON ever.error_signature = ws.error_signature
+WHERE ever.first_seen_ever >= :since
+ORDER BY ever.first_seen_ever DESC, ws.error_signature"""
+    )
+    return fetch(sql, with_signatures(s.params), s.expanding, db)

@@ -1,0 +1,221 @@
+"""The Explorer: attempts of the generations in scope, filtered, sorted and paged by keyset.
+
+Grain: one row per attempt (the `attempts` report's rows and columns). On top of the sidebar
+`Filters` an `ExplorerQuery` adds an error signature, a free-text search in the prompt or the error
+message, "metadata issues only" and a sort. Status narrowing is `Filters.statuses` (METRICS.md's
+status filter), so the Explorer's row count is the attempts report's for the same filters.
+
+Paging is by keyset, never OFFSET: a page starts after the key (sort value, generation_id,
+attempt_number) of the previous page's last row. A sort on latency, cost or quality lists the
+attempts without that value last, in both directions (their key is +/-Infinity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any, BinaryIO
+
+import pandas as pd
+
+from data_access.engine import Database
+from queries.core import SIGNATURE, Sql, fetch, scoped, streaming, with_signatures
+from queries.csv_format import csv_lines
+from queries.filters import STATUSES, FilterError, Filters
+
+# sort key -> (column of x, SQL type of the key value). Only these names ever reach the SQL text.
+SORTS: dict[str, tuple[str, str]] = {
+    "created_at": ("created_at", "timestamptz"),
+    "latency_ms": ("latency_ms", "float8"),
+    "cost_usd": ("cost_usd", "float8"),
+    "quality": ("quality", "float8"),
+}
+PAGE_SIZES = (50, 100, 500)
+MAX_TEXT = 200  # a search or a signature longer than this is not a real question
+
+# The attempts report's columns (METRICS.md), in its order: the table and its CSV.
+COLUMNS = [
+    "generation_id",
+    "attempt_number",
+    "status",
+    "model_used",
+    "story_type",
+    "user_id",
+    "created_at",
+    "completed_at",
+    "latency_ms",
+    "cost_usd",
+    "tokens",
+    "quality",
+    "error_message",
+    "error_signature",
+]
+
+Key = tuple[Any, str, int]  # (sort value, generation_id, attempt_number) of a row
+
+
+@dataclass(frozen=True)
+class ExplorerQuery:
+    """What the Explorer asks beyond the sidebar filters (hashable: a cache key)."""
+
+    signature: str | None = None
+    text: str | None = None
+    issues_only: bool = False
+    sort: str = "created_at"
+    descending: bool = True
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORTS:
+            raise FilterError(f"unknown sort {self.sort!r}; use one of {', '.join(SORTS)}")
+        for name in ("signature", "text"):
+            v = getattr(self, name)
+            if v is not None and (len(v) > MAX_TEXT or "\x00" in v):
+                raise FilterError(f"the {name} must be at most {MAX_TEXT} characters of text")
+        if self.text is not None and not self.text.strip():
+            object.__setattr__(self, "text", None)
+        if self.signature is not None and not self.signature.strip():
+            object.__setattr__(self, "signature", None)
+
+
+@dataclass(frozen=True)
+class ExplorerPage:
+    """One page of rows (COLUMNS) and the key to start the next page after (None: last page)."""
+
+    rows: pd.DataFrame
+    next_after: Key | None
+
+
+def like_pattern(text: str) -> str:
+    """ILIKE pattern matching `text` literally anywhere: %, _ and \\ are escaped (ESCAPE '\\')."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def with_statuses(f: Filters, statuses: tuple[str, ...]) -> Filters:
+    """The sidebar filters narrowed to attempt statuses (empty: all)."""
+    bad = [s for s in statuses if s not in STATUSES]
+    if bad:
+        raise FilterError(f"unknown status {bad[0]!r}; use one of {', '.join(STATUSES)}")
+    return replace(f, statuses=tuple(dict.fromkeys(statuses)))
+
+
+def _key_expr(q: ExplorerQuery) -> str:
+    col, kind = SORTS[q.sort]
+    if kind == "float8":
+        # NULLs last in both directions: the smallest value when descending, the largest ascending.
+        return f"COALESCE(x.{col}, '{'-' if q.descending else ''}Infinity'::float8)"
+    return f"x.{col}"
+
+
+def _base(f: Filters, q: ExplorerQuery, db: Database | None) -> tuple[str, dict[str, Any], tuple[str, ...], str]:
+    """(WITH ... x, params, expanding, WHERE over x) for the filtered attempts."""
+    s = scoped(f, db, extra_columns=" g.prompt AS prompt")
+    sql = (
+        s.text
+        + f"""
+, x AS (
+    SELECT att.generation_id, att.attempt_number, att.status, att.model_used, att.story_type, att.user_id,
+           att.created_at, att.completed_at, att.latency_ms, CAST(att.cost_usd AS float8) AS cost_usd,
+           CAST(att.tokens AS bigint) AS tokens, CAST(att.quality AS float8) AS quality, att.error_message,
+           CASE WHEN att.status IN ('failed', 'timeout') AND att.error_message IS NOT NULL THEN {SIGNATURE} END
+               AS error_signature,
+           att.metadata_issue, att.prompt
+    FROM att
+)"""
+    )
+    params = with_signatures(s.params)
+    bits = ["TRUE"]
+    if q.signature is not None:
+        bits.append("x.error_signature = :x_signature")
+        params["x_signature"] = q.signature
+    if q.text is not None:
+        bits.append("(x.prompt ILIKE :x_pattern ESCAPE '\\' OR x.error_message ILIKE :x_pattern ESCAPE '\\')")
+        params["x_pattern"] = like_pattern(q.text)
+    if q.issues_only:
+        bits.append("x.metadata_issue")
+    return sql, params, s.expanding, " AND ".join(bits)
+
+
+def _select(
+    f: Filters, q: ExplorerQuery, db: Database | None, after: Key | None, limit: int | None, with_key: bool = True
+) -> Sql:
+    sql, params, expanding, where = _base(f, q, db)
+    key = _key_expr(q)
+    direction = "DESC" if q.descending else "ASC"
+    if after is not None:
+        _, kind = SORTS[q.sort]
+        op = "<" if q.descending else ">"
+        where += f" AND ({key}, x.generation_id, x.attempt_number) {op} (CAST(:k_value AS {kind}), CAST(:k_gid AS uuid), :k_attempt)"
+        params.update(k_value=after[0], k_gid=str(after[1]), k_attempt=int(after[2]))
+    limit_sql = ""
+    if limit is not None:
+        limit_sql = "\nLIMIT :x_limit"
+        params["x_limit"] = int(limit)
+    key_col = f", {key} AS sort_key" if with_key else ""
+    sql += f"""
+SELECT CAST(x.generation_id AS text) AS generation_id, x.attempt_number, x.status, x.model_used, x.story_type,
+       CAST(x.user_id AS text) AS user_id, x.created_at, x.completed_at, x.latency_ms, x.cost_usd, x.tokens,
+       x.quality, x.error_message, x.error_signature{key_col}
+FROM x
+WHERE {where}
+ORDER BY {key} {direction}, x.generation_id {direction}, x.attempt_number {direction}{limit_sql}"""
+    return Sql(sql, params, expanding)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if hasattr(v, "item"):
+        return v.item()
+    return v
+
+
+def explorer_page(
+    f: Filters, q: ExplorerQuery, after: Key | None = None, limit: int = 50, db: Database | None = None
+) -> ExplorerPage:
+    """One page of attempts, `limit` rows after the key `after` (None: the first page).
+
+    Grain: attempt. Filters: sidebar filters (statuses included), q. Units: latency_ms in ms,
+    cost_usd in USD, quality 0-1; NULL where unknown. Ordered by q.sort then generation_id,
+    attempt_number (all in q's direction); unknown sort values last.
+    """
+    if limit < 1:
+        raise FilterError("page size must be at least 1")
+    s = _select(f, q, db, after, limit + 1)
+    df = fetch(s.text, s.params, s.expanding, db)
+    next_after = None
+    if len(df) > limit:
+        df = df.iloc[:limit]
+        last = df.iloc[-1]
+        next_after = (_plain(last["sort_key"]), str(last["generation_id"]), int(last["attempt_number"]))
+    return ExplorerPage(df[COLUMNS].reset_index(drop=True), next_after)
+
+
+def explorer_count(f: Filters, q: ExplorerQuery, db: Database | None = None) -> int:
+    """Number of attempts matching the sidebar filters and q (all pages)."""
+    sql, params, expanding, where = _base(f, q, db)
+    df = fetch(sql + f"\nSELECT count(*) AS n FROM x WHERE {where}", params, expanding, db)
+    return int(df["n"].iloc[0])
+
+
+def explorer_sql(f: Filters, q: ExplorerQuery, db: Database | None = None) -> Sql:
+    """Every matching attempt, in page order, with the attempts report's columns (for the CSV)."""
+    return _select(f, q, db, None, None, with_key=False)
+
+
+@contextmanager
+def stream_rows(f: Filters, q: ExplorerQuery, db: Database | None = None) -> Iterator[tuple[list[str], Any]]:
+    """(columns, rows) of every matching attempt, from a server-side cursor."""
+    s = explorer_sql(f, q, db)
+    with streaming(s.text, s.params, s.expanding, db) as (cols, rows):
+        yield cols, rows
+
+
+def write_csv(f: Filters, q: ExplorerQuery, out: BinaryIO, db: Database | None = None) -> int:
+    """Stream every matching attempt as CSV (UTF-8) into `out`; return the number of data rows."""
+    n = -1
+    with stream_rows(f, q, db) as (cols, rows):
+        for n, line in enumerate(csv_lines(cols, rows)):  # noqa: B007 - n is the count
+            out.write(line.encode("utf-8"))
+    return max(n, 0)
