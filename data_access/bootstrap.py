@@ -1,4 +1,4 @@
-"""First start of the embedded database: migrate, then fill with demo data once."""
+"""Start of the embedded database: migrate, and fill it with demo data when it is empty."""
 
 from __future__ import annotations
 
@@ -16,23 +16,25 @@ FIRST_START_GENERATIONS = 50_000
 
 def prepare_embedded(engine: Engine, settings: Settings) -> None:
     """Migrate, and fill the configured source with demo data on its first start only."""
+    from data_access import source_demo
     from data_access.migrate import create_source_view
     from data_access.sources import get_source
 
     source = get_source(settings.source)
-    marker = settings.data_dir / f"demo-loaded-{settings.schema}-{source.name}"
     if source.name == "generations":
         apply_migrations(engine, settings.schema)
-        if not marker.exists():
-            n = demo_data.load(engine, settings.schema, FIRST_START_GENERATIONS)
     else:
-        from data_access import source_demo
-
-        if not marker.exists():
+        source_demo.create_table(engine, settings.schema, source.name)
+    # The first start is the one that finds the table empty: a restart never adds a second copy.
+    with engine.connect() as conn:
+        empty = conn.exec_driver_sql(f'SELECT NOT EXISTS (SELECT 1 FROM "{settings.schema}".{source.table})').scalar()
+    if empty:
+        if source.name == "generations":
+            n = demo_data.load(engine, settings.schema, FIRST_START_GENERATIONS)
+        else:
             n = source_demo.load(engine, settings.schema, source.name, FIRST_START_GENERATIONS)
-        create_source_view(engine, settings.schema, source.name, settings.view_schema)
-    if not marker.exists():
         with engine.begin() as conn:
             conn.exec_driver_sql(f'ANALYZE "{settings.schema}".{source.table}')
-        marker.write_text(f"{n}\n")
         log.info("loaded %d demo rows into %s.%s", n, settings.schema, source.table)
+    if source.name != "generations":
+        create_source_view(engine, settings.schema, source.name, settings.view_schema)

@@ -86,6 +86,43 @@ GLOSSARY: dict[str, Term] = {
         "token total or duration total is present but invalid (not a number, negative, quality above 1). "
         "Their invalid values are left out of every sum and average.",
     ),
+    "failed_attempts": Term("Failed attempts", "count", "Attempts of the generations in scope with status failed."),
+    "timeout_attempts": Term(
+        "Timed-out attempts",
+        "count",
+        "Attempts of the generations in scope with status timeout, kept apart from failures.",
+    ),
+    "failure_rate": Term(
+        "Failure rate",
+        "%",
+        "Failed and timed-out attempts out of finished attempts (success, failed, timeout); "
+        "the complement of the attempt success rate.",
+    ),
+    "failed_attempt_cost_usd": Term(
+        "Cost of failed attempts",
+        "USD",
+        "Sum of generation_metadata.cost_usd over attempts that failed or timed out: money spent without a "
+        "usable result. Attempts without a valid cost are left out.",
+    ),
+    "failed_attempt_time": Term(
+        "Time in failed attempts",
+        "hours",
+        "Sum of the latency (completed_at − created_at) of attempts that failed or timed out: time users "
+        "waited for nothing.",
+    ),
+    "phase_retries": Term(
+        "Retries by phase",
+        "count",
+        "generation_metadata.retry_count holds, per pipeline phase, how often the generator retried inside "
+        "one attempt (a number, or a list with one number per section, summed). Values that are not "
+        "non-negative numbers are left out.",
+    ),
+    "new_signatures": Term(
+        "New signatures",
+        "count",
+        "Error signatures whose first occurrence in the whole table (any earlier date, any model, type or "
+        "user; test generations only when included) is inside this window.",
+    ),
     "error_signature": Term(
         "Error signature",
         "text",

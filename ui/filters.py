@@ -15,6 +15,7 @@ from queries.filters import STORY_TYPES, FilterError, Filters, default_window, p
 KEYS = ("since", "until", "model", "type", "user", "tests")
 MAX_PARAM_LEN = 200
 _INIT = "gl_filters_initialised"
+WIDGET_KEYS = ("gl_dates", "gl_models", "gl_types", "gl_user", "gl_tests")
 _WARN = "gl_url_warnings"
 
 
@@ -94,7 +95,9 @@ def _url_params() -> dict[str, list[str]]:
 def sidebar_filters(known_models: list[str], dimensions: frozenset[str] = frozenset({"story_type", "user"})) -> Filters:
     """Draw the sidebar filters and return the Filters they describe; keep the URL in step."""
     ss = st.session_state
-    if not ss.get(_INIT):
+    # Seed the widgets from the URL on a session's first run, and again whenever their state is
+    # gone: st.switch_page drops widget state, and the link it followed carries the filters.
+    if not ss.get(_INIT) or any(k not in ss for k in WIDGET_KEYS):
         values, warnings = parse_params(_url_params(), known_models)
         ss["gl_dates"] = (values["since"].date(), (values["until"] - timedelta(days=1)).date())
         ss["gl_models"] = values["models"]

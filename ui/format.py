@@ -41,6 +41,11 @@ def ratio(v) -> str:
     return DASH if _missing(v) else f"{v:.2f}"
 
 
+def plot_text(s) -> str:
+    """Stored text for a Plotly label or hover: Plotly reads <b>, <a>, <br> as markup, entities as text."""
+    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 # metric -> (formatter, delta formatter, higher is better)
 def _delta_pp(d: float) -> str:
     return f"{d * 100:+.1f} pp"

@@ -12,6 +12,19 @@ from queries.filters import FilterError
 log = logging.getLogger("genlens.page")
 
 
+def _is_connection_error(exc: BaseException) -> bool:
+    import psycopg
+    from sqlalchemy import exc as sa_exc
+
+    from data_access.engine import DatabaseUnavailable
+
+    if isinstance(exc, (DatabaseUnavailable, ConnectionError, psycopg.OperationalError, psycopg.InterfaceError)):
+        return True
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+
+
 def explain(exc: BaseException) -> tuple[str, list[str]]:
     """(headline, things to check) for an exception raised while reading the database."""
     name = type(exc).__name__
@@ -43,6 +56,14 @@ def explain(exc: BaseException) -> tuple[str, list[str]]:
             "The database user may not read the generations table.",
             ["Grant SELECT on generations to the dashboard's role (docs/security.sql)."],
         )
+    if not _is_connection_error(exc):
+        return (
+            "This part of the page could not be drawn.",
+            [
+                "Press Refresh data and try again.",
+                "If it keeps happening, report it with the error type below and the page's link.",
+            ],
+        )
     return (
         "The database cannot be reached.",
         [
@@ -61,8 +82,26 @@ def error_panel(exc: BaseException) -> None:
     st.caption(f"Error type: {type(exc).__name__}")
 
 
+def ensure_app_frame() -> None:
+    """Rerun through app.py when Streamlit ran a page file on its own.
+
+    With a `pages/` folder next to app.py, Streamlit starts every new server in its legacy
+    multipage mode, so the very first request for a deep link (/errors?signature=...) runs
+    pages/errors.py without app.py's frame: no filters, no navigation. app.py's st.navigation
+    turns that mode off for the process; a page that finds it still on turns it off and reruns.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without that mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def guarded(render: Callable[[], None]) -> None:
     """Run a page body; bad input shows a warning, any failure an error panel."""
+    ensure_app_frame()
     try:
         render()
     except FilterError as exc:

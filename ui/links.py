@@ -26,5 +26,11 @@ def page_link(page: str, label: str, f: Filters, icon: str | None = None, **extr
 
 
 def go(page: str, f: Filters, **extra: str | list[str]) -> None:
-    """Switch to a page now (e.g. after a row click), carrying the filters along."""
+    """Switch to a page now (e.g. after a row click), carrying the filters along.
+
+    switch_page drops widget state; the sidebar re-reads the filters from the URL it is given.
+    """
+    from ui.filters import _INIT
+
+    st.session_state.pop(_INIT, None)
     st.switch_page(PAGE_FILES[page], query_params={**filter_params(f), **extra})
