@@ -292,6 +292,8 @@ def render() -> None:
         f,
         icon=":material/table_rows:",
     )
+    # Replay (admins): the admin page pre-fills its form from this generation and compares the runs.
+    page_link("admin", "Re-run as a test generation", f, icon=":material/replay:", replay=gid)
 
 
 guarded(render)

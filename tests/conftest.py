@@ -23,6 +23,25 @@ DEMO_GENERATIONS = 2000
 DEMO_DAYS = 60
 
 
+@pytest.fixture(autouse=True)
+def navigation_mode(monkeypatch):
+    """Keep Streamlit out of its legacy pages-directory mode between AppTest runs.
+
+    In a server, app.py's st.navigation turns that mode off once for the process. AppTest turns it
+    back on before every run, so a run of a page reached by switch_page would start as the bare
+    page file and ui.guard would rerun it through app.py, dropping the click that started it.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    real_init = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
 @pytest.fixture(scope="session")
 def pg_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
