@@ -1,4 +1,4 @@
-"""GenLens: the router and the frame. Page config, navigation, shared filters, the database line."""
+"""GenLens: the router and the frame. Sign-in, page config, navigation, shared filters, the database line."""
 
 from __future__ import annotations
 
@@ -8,24 +8,56 @@ from ui.guard import error_panel
 
 st.set_page_config(page_title="GenLens", page_icon=":material/insights:", layout="wide")
 
-PAGES = {
-    "Metrics": [
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page("pages/reliability.py", title="Reliability", icon=":material/autorenew:", url_path="reliability"),
-        st.Page("pages/cost_quality.py", title="Cost & Quality", icon=":material/payments:", url_path="cost"),
-    ],
-    "Debug": [
-        st.Page("pages/errors.py", title="Errors", icon=":material/bug_report:", url_path="errors"),
-        st.Page("pages/explorer.py", title="Explorer", icon=":material/table_rows:", url_path="explorer"),
-        st.Page("pages/generation.py", title="Generation detail", icon=":material/timeline:", url_path="generation"),
-    ],
-    "Export": [
-        st.Page("pages/reports.py", title="Reports", icon=":material/download:", url_path="reports"),
-    ],
-    "Admin": [
-        st.Page("pages/admin.py", title="Admin · test generations", icon=":material/science:", url_path="admin"),
-    ],
-}
+# (section, page key for access.roles.PAGE_ROLES, st.Page arguments)
+PAGES = [
+    (
+        "Metrics",
+        "overview",
+        dict(page="pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    ),
+    (
+        "Metrics",
+        "reliability",
+        dict(page="pages/reliability.py", title="Reliability", icon=":material/autorenew:", url_path="reliability"),
+    ),
+    (
+        "Metrics",
+        "cost",
+        dict(page="pages/cost_quality.py", title="Cost & Quality", icon=":material/payments:", url_path="cost"),
+    ),
+    ("Debug", "errors", dict(page="pages/errors.py", title="Errors", icon=":material/bug_report:", url_path="errors")),
+    (
+        "Debug",
+        "explorer",
+        dict(page="pages/explorer.py", title="Explorer", icon=":material/table_rows:", url_path="explorer"),
+    ),
+    (
+        "Debug",
+        "generation",
+        dict(page="pages/generation.py", title="Generation detail", icon=":material/timeline:", url_path="generation"),
+    ),
+    (
+        "Export",
+        "reports",
+        dict(page="pages/reports.py", title="Reports", icon=":material/download:", url_path="reports"),
+    ),
+    (
+        "Admin",
+        "admin",
+        dict(page="pages/admin.py", title="Admin · test generations", icon=":material/science:", url_path="admin"),
+    ),
+    ("Admin", "audit", dict(page="pages/audit.py", title="Audit trail", icon=":material/policy:", url_path="audit")),
+]
+
+
+def navigation_for(role: str) -> dict[str, list]:
+    from access.roles import can_open
+
+    sections: dict[str, list] = {}
+    for section, key, args in PAGES:
+        if can_open(role, key):
+            sections.setdefault(section, []).append(st.Page(**args))
+    return sections
 
 
 def database_line() -> None:
@@ -43,28 +75,37 @@ def database_line() -> None:
 
 
 def main() -> None:
-    nav = st.navigation(PAGES)
+    try:
+        from ui.access import principal
+
+        who = principal()  # draws the sign-in page and stops when nobody is signed in
+    except Exception as exc:  # noqa: BLE001 - a panel, never a traceback
+        st.title("GenLens")
+        error_panel(exc)
+        st.stop()
+    nav = st.navigation(navigation_for(who.role))
     try:
         with st.spinner("Starting the database…"):
             from data_access.engine import get_database
 
-            get_database()
+            db = get_database()
         from data_access.sources import get_source
         from queries.catalog import known_models
+        from ui.access import account_line
         from ui.data import cached, refresh
         from ui.filters import sidebar_filters
+        from ui.notes import data_quality_note
         from ui.state import set_filters
 
         models = cached(known_models)
-        set_filters(sidebar_filters(models, get_source(get_database().source).dimensions))
+        f = sidebar_filters(models, get_source(db.source).dimensions)
+        set_filters(f)
         if st.sidebar.button("Refresh data", icon=":material/refresh:", help="Clear cached results and query again"):
             refresh()
             st.rerun()
         database_line()
-        from ui.notes import data_quality_note
-        from ui.state import filters
-
-        data_quality_note(filters())
+        account_line(who, db.settings.embedded)
+        data_quality_note(f)
     except Exception as exc:  # noqa: BLE001 - a panel, never a traceback
         st.title("GenLens")
         error_panel(exc)

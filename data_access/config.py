@@ -45,6 +45,22 @@ def _secrets_url(path: Path | None = None) -> str | None:
     return data.get("connections", {}).get("genlens", {}).get("url") or None
 
 
+def setting(name: str, default: str | None = None) -> str | None:
+    """A setting from the environment, else a top-level key of .streamlit/secrets.toml, else `default`."""
+    value = os.environ.get(name, "").strip()
+    if value:
+        return value
+    path = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+    if path.exists():
+        try:
+            value = tomllib.loads(path.read_text()).get(name)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f".streamlit/secrets.toml cannot be read: {exc}") from None
+        if isinstance(value, (str, int, float)) and str(value).strip():
+            return str(value).strip()
+    return default
+
+
 def _int(name: str, default: int, minimum: int = 0) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:

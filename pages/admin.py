@@ -7,6 +7,7 @@ and, after the run, shows its attempts next to the new ones.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
@@ -65,6 +66,15 @@ def md(value: str) -> str:
 
 def sign_in(access: auth.Access) -> auth.Admin | None:
     """The signed-in admin for this session, or None after drawing what the visitor must do."""
+    from ui.access import current as principal
+
+    who = principal()
+    if who.method != "none":  # GENLENS_AUTH signed this person in, and only admins reach this page
+        try:
+            user_id = str(uuid.UUID(who.user_id or ""))
+        except ValueError:
+            user_id = settings.admin_user_id()
+        return auth.Admin(who.method, user_id, who.name if "@" in who.name else None)
     if access.mode == "locked":
         st.error(access.message, icon=":material/lock:")
         return None
@@ -272,6 +282,30 @@ def start(
         ss[RUN] = handle
     except (ConfigError, ValueError) as exc:
         ss[NOTICE] = str(exc)
+        return
+    audit_run(handle, provider_name, request, options)
+
+
+def audit_run(handle: RunHandle, provider_name: str, request: GenerationRequest, options: RunOptions) -> None:
+    """Record who started which test run; with sign-in on, a run that cannot be recorded is stopped."""
+    from data_access import audit
+    from ui.access import current as principal
+
+    who = principal()
+    detail = {
+        "test_run_id": handle.test_run_id,
+        "provider": provider_name,
+        "model": request.model,
+        "count": options.count,
+        "max_attempts": options.max_attempts,
+        "replay_of": handle.replay_of,
+    }
+    try:
+        audit.record(who.name, who.role, who.method, "test_run", detail=detail)
+    except audit.AuditUnavailable as exc:
+        if who.method != "none":
+            handle.stop.set()
+            st.session_state[NOTICE] = f"The run was stopped: {exc}"
 
 
 # --- the run --------------------------------------------------------------------------------------

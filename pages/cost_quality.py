@@ -17,13 +17,13 @@ import streamlit as st
 
 from queries import cost_quality as cq
 from queries import reports
-from queries.csv_format import dataframe_csv
 from queries.filters import Filters
 from queries.glossary import help_text
 from ui import filters as ui_filters
 from ui import format as fmt
 from ui import links
 from ui.data import cached
+from ui.downloads import csv_download
 from ui.guard import guarded
 from ui.state import filters
 
@@ -337,18 +337,6 @@ def histogram_chart(df: pd.DataFrame, quality_lt: float) -> go.Figure:
 # --- sections ---------------------------------------------------------------------------------
 
 
-def download(df: pd.DataFrame, name: str, f: Filters, key: str) -> None:
-    st.download_button(
-        "Download CSV",
-        dataframe_csv(df),
-        file_name=f"genlens_{name}_{f.describe()}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        key=key,
-        on_click="ignore",
-    )
-
-
 def cost_section(f: Filters, models: pd.DataFrame) -> None:
     st.subheader("Where the money goes")
     by_model_tab, by_day_tab, by_type_tab = st.tabs(["By model", "By day", "By story type"])
@@ -381,7 +369,7 @@ def cost_section(f: Filters, models: pd.DataFrame) -> None:
                 "total_tokens": st.column_config.NumberColumn("tokens", help=help_text("total_tokens")),
             },
         )
-        download(models, "cost_by_model", f, "cq_dl_models")
+        csv_download(models, "cost_by_model", f, "cq_dl_models")
     with by_day_tab:
         daily = cached(cq.cost_by_day, f)
         st.plotly_chart(daily_cost_chart(daily), width="stretch")
@@ -395,7 +383,7 @@ def cost_section(f: Filters, models: pd.DataFrame) -> None:
                 "total_cost_usd": st.column_config.NumberColumn("cost (USD)", format="$%.4f"),
             },
         )
-        download(daily, "cost_by_day", f, "cq_dl_daily")
+        csv_download(daily, "cost_by_day", f, "cq_dl_daily")
     with by_type_tab:
         types = cached(cq.cost_by_story_type, f)
         st.plotly_chart(story_type_chart(types), width="stretch")
@@ -413,7 +401,7 @@ def cost_section(f: Filters, models: pd.DataFrame) -> None:
                 ),
             },
         )
-        download(types, "cost_by_story_type", f, "cq_dl_types")
+        csv_download(types, "cost_by_story_type", f, "cq_dl_types")
 
 
 def tradeoff_section(models: pd.DataFrame) -> None:
@@ -454,7 +442,7 @@ def phase_section(f: Filters) -> None:
             "avg_duration_ms": st.column_config.NumberColumn("avg duration per attempt (ms)", format="%.0f"),
         },
     )
-    download(phases, "phases_by_model" if per_model else "phases", f, "cq_dl_phases")
+    csv_download(phases, "phases_by_model" if per_model else "phases", f, "cq_dl_phases")
 
 
 def quality_section(f: Filters, t: cq.Thresholds, counts: dict) -> None:
@@ -482,7 +470,7 @@ def quality_section(f: Filters, t: cq.Thresholds, counts: dict) -> None:
                 "bin_end": st.column_config.NumberColumn("to (score, excluded but 1.0)", format="%.2f"),
             },
         )
-        download(hist, "quality_histogram", f, "cq_dl_hist")
+        csv_download(hist, "quality_histogram", f, "cq_dl_hist")
 
 
 def csv_maker(kind: str, f: Filters, threshold: float):
@@ -556,14 +544,12 @@ def outlier_section(f: Filters, t: cq.Thresholds, counts: dict) -> None:
             picked = event.selection.rows if event is not None and hasattr(event, "selection") else []
             if picked:
                 open_generation(f, str(rows.iloc[picked[0]]["generation_id"]))
-            st.download_button(
-                f"Download CSV (all {fmt.count(n)} rows)",
-                data=csv_maker(kind, f, thresholds[kind]),
-                file_name=f"genlens_{kind}_{f.describe()}.csv",
-                mime="text/csv",
-                icon=":material/download:",
+            csv_download(
+                csv_maker(kind, f, thresholds[kind]),
+                kind,
+                f,
                 key=f"cq_dl_{kind}",
-                on_click="ignore",
+                label=f"Download CSV (all {fmt.count(n)} rows)",
             )
 
 

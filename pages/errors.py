@@ -13,10 +13,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from queries import errors, reports
-from queries.csv_format import dataframe_csv
 from queries.glossary import help_text
 from ui import format as fmt
 from ui.data import cached
+from ui.downloads import csv_download
 from ui.guard import guarded
 from ui.links import go as go_to
 from ui.state import filters
@@ -33,17 +33,6 @@ HELP = {
     "signatures": help_text("error_signature") + " Here: distinct signatures among failed and timed-out attempts.",
     "trend": "Occurrences per UTC day, from the first to the last day of the window.",
 }
-
-
-def download(df: pd.DataFrame, name: str, f, key: str) -> None:
-    st.download_button(
-        "Download CSV",
-        dataframe_csv(df),
-        file_name=f"genlens_{name}_{f.describe()}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        key=key,
-    )
 
 
 def url_signature(valid: set[str]) -> str | None:
@@ -117,7 +106,7 @@ def signature_table(f, table: pd.DataFrame, trends: pd.DataFrame, preselect: str
         },
     )
     # The CSV is the errors report itself (the same file as `python -m queries.export errors`).
-    download(table, "errors", f, "dl_errors")
+    csv_download(table, "errors", f, "dl_errors")
     rows = event.selection.rows if event is not None else []
     if rows:
         chosen = str(shown.iloc[rows[0]]["error_signature"])
@@ -153,7 +142,7 @@ def signature_attempts(f, signature: str) -> None:
             "error_message": st.column_config.TextColumn("error message", width="large"),
         },
     )
-    download(df, "signature_attempts", f, "dl_sig_attempts")
+    csv_download(df, "signature_attempts", f, "dl_sig_attempts")
     rows = event.selection.rows if event is not None else []
     if rows:
         go_to("generation", f, generation_id=str(df.iloc[rows[0]]["generation_id"]))
@@ -182,7 +171,7 @@ def new_section(f, new: pd.DataFrame) -> None:
             "models": st.column_config.TextColumn("models"),
         },
     )
-    download(new, "new_signatures", f, "dl_new")
+    csv_download(new, "new_signatures", f, "dl_new")
 
 
 def share_chart(share: pd.DataFrame) -> go.Figure:
@@ -233,7 +222,7 @@ def share_section(f, share: pd.DataFrame) -> None:
         "signatures of the window and all others. Hover for the counts."
     )
     st.plotly_chart(share_chart(share), width="stretch")
-    download(share, "failure_share_per_day", f, "dl_share")
+    csv_download(share, "failure_share_per_day", f, "dl_share")
 
 
 def render() -> None:

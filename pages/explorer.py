@@ -20,6 +20,7 @@ from ui import filters as ui_filters
 from ui import format as fmt
 from ui import links
 from ui.data import cached
+from ui.downloads import csv_download
 from ui.guard import guarded
 from ui.state import filters
 
@@ -318,13 +319,12 @@ def render() -> None:
         args=(stack, page.next_after),
         width="stretch",
     )
-    b3.download_button(
-        f"Download CSV (all {fmt.count(total)} rows)",
-        data=csv_maker(fq, q),
-        file_name=f"genlens_attempts_{fq.describe()}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        on_click="ignore",
+    csv_download(
+        csv_maker(fq, q),
+        "attempts",
+        fq,
+        container=b3,
+        label=f"Download CSV (all {fmt.count(total)} rows)",
         help="Every attempt matching the filters, in this order, with the attempts report's columns.",
     )
 

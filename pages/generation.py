@@ -17,11 +17,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from queries import generation
-from queries.csv_format import dataframe_csv
 from queries.filters import FilterError
 from queries.glossary import help_text
 from ui import format as fmt
 from ui.data import cached
+from ui.downloads import csv_download
 from ui.guard import guarded
 from ui.links import page_link
 from ui.state import filters
@@ -253,14 +253,7 @@ def render() -> None:
             "error_signature": st.column_config.TextColumn("error signature", help=help_text("error_signature")),
         },
     )
-    st.download_button(
-        "Download CSV",
-        dataframe_csv(table),
-        file_name=f"genlens_generation_{gid}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        on_click="ignore",
-    )
+    csv_download(table, f"generation_{gid}", None)
 
     st.subheader("What the user asked for")
     st.code(request_text(att.iloc[0]), language=None, wrap_lines=True)

@@ -9,10 +9,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from queries import reports
-from queries.csv_format import dataframe_csv
 from queries.glossary import help_text
 from ui import format as fmt
 from ui.data import cached
+from ui.downloads import csv_download
 from ui.guard import guarded
 from ui.links import page_link
 from ui.state import filters
@@ -133,13 +133,7 @@ def render() -> None:
             "avg_quality": st.column_config.NumberColumn("avg quality (0–1)", format="%.3f"),
         },
     )
-    st.download_button(
-        "Download CSV",
-        dataframe_csv(by_model),
-        file_name=f"genlens_by_model_{f.describe()}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-    )
+    csv_download(by_model, "by_model", f)
 
 
 guarded(render)

@@ -12,10 +12,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from queries import reliability, reports
-from queries.csv_format import dataframe_csv
 from queries.glossary import help_text
 from ui import format as fmt
 from ui.data import cached
+from ui.downloads import csv_download
 from ui.guard import guarded
 from ui.links import go as go_to
 from ui.state import filters
@@ -34,17 +34,6 @@ def hours(v) -> str:
     if v is None or pd.isna(v):
         return fmt.DASH
     return f"{v * 60:,.0f} min" if v < 1 else f"{v:,.1f} h"
-
-
-def download(df: pd.DataFrame, name: str, f, key: str) -> None:
-    st.download_button(
-        "Download CSV",
-        dataframe_csv(df),
-        file_name=f"genlens_{name}_{f.describe()}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        key=key,
-    )
 
 
 RATE_COLUMNS = {
@@ -281,7 +270,7 @@ def over_time(f) -> None:
                 **RATE_COLUMNS,
             },
         )
-        download(df, f"success_rates_per_{unit}", f, "dl_over_time")
+        csv_download(df, f"success_rates_per_{unit}", f, "dl_over_time")
 
 
 def by_dimension(f, dim: str, title: str) -> None:
@@ -304,7 +293,7 @@ def by_dimension(f, dim: str, title: str) -> None:
                 **RATE_COLUMNS,
             },
         )
-        download(df, f"reliability_by_{dim}", f, f"dl_by_{dim}")
+        csv_download(df, f"reliability_by_{dim}", f, f"dl_by_{dim}")
     st.caption("A generation counts for the model and story type of its first attempt; attempts count for their own.")
 
 
@@ -327,7 +316,7 @@ def retries(f, cur: dict) -> None:
                 ),
             },
         )
-        download(df, "retries", f, "dl_retries")
+        csv_download(df, "retries", f, "dl_retries")
         st.caption(
             f"{fmt.count(cur['recovered_by_retry'])} generations needed a retry and then succeeded "
             f"(retry rate {fmt.pct(cur['retry_rate'])})."
@@ -365,7 +354,7 @@ def lost(f, by_model: pd.DataFrame, total: dict) -> None:
             ),
         },
     )
-    download(by_model.drop(columns=["is_total"]), "failed_attempt_cost_by_model", f, "dl_lost")
+    csv_download(by_model.drop(columns=["is_total"]), "failed_attempt_cost_by_model", f, "dl_lost")
 
 
 def phases(f) -> None:
@@ -390,7 +379,7 @@ def phases(f) -> None:
             "retries_per_attempt": st.column_config.NumberColumn("retries per attempt", format="%.3f"),
         },
     )
-    download(df, "phase_retries", f, "dl_phases")
+    csv_download(df, "phase_retries", f, "dl_phases")
 
 
 def stale_section(f, stale: pd.DataFrame, minutes: int) -> None:
@@ -422,7 +411,7 @@ def stale_section(f, stale: pd.DataFrame, minutes: int) -> None:
             "age_minutes": st.column_config.NumberColumn("pending for (min)", format="%,.0f min"),
         },
     )
-    download(stale, "stale_pending", f, "dl_stale")
+    csv_download(stale, "stale_pending", f, "dl_stale")
     rows = event.selection.rows if event is not None else []
     if rows:
         go_to("generation", f, generation_id=str(stale.iloc[rows[0]]["generation_id"]))

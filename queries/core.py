@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import bindparam, text
 
 from data_access.engine import Database, get_database, read_only
+from queries import masking
 from queries.filters import Filters
 from queries.signatures import PARAMS as SIGNATURE_PARAMS
 from queries.signatures import signature_sql
@@ -184,4 +185,5 @@ def streaming(
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(
             _statement(sql, params, expanding), params
         )
-        yield list(result.keys()), result
+        columns = list(result.keys())
+        yield columns, masking.apply_rows(columns, result)

@@ -13,7 +13,7 @@ TTL = load_settings().cache_ttl_seconds
 
 
 @st.cache_data(ttl=TTL, max_entries=512, show_spinner=False)
-def _cached_call(module: str, name: str, args: tuple, kwargs: tuple) -> Any:
+def _cached_call(module: str, name: str, args: tuple, kwargs: tuple, policy_key: str) -> Any:
     import importlib
 
     fn = getattr(importlib.import_module(module), name)
@@ -21,8 +21,13 @@ def _cached_call(module: str, name: str, args: tuple, kwargs: tuple) -> Any:
 
 
 def cached(fn: Callable, *args, **kwargs) -> Any:
-    """Call a `queries` function through Streamlit's data cache (keyed by its arguments)."""
-    return _cached_call(fn.__module__, fn.__name__, args, tuple(sorted(kwargs.items())))
+    """Call a `queries` function through Streamlit's data cache (keyed by its arguments).
+
+    The masking policy is part of the key: a viewer never gets an analyst's unmasked result.
+    """
+    from queries import masking
+
+    return _cached_call(fn.__module__, fn.__name__, args, tuple(sorted(kwargs.items())), masking.current().key)
 
 
 def refresh() -> None:

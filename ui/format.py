@@ -41,6 +41,11 @@ def ratio(v) -> str:
     return DASH if _missing(v) else f"{v:.2f}"
 
 
+def md_escape(s) -> str:
+    """Text for a Markdown label (st.caption, st.markdown): every Markdown/LaTeX character escaped."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>$~:" else c for c in str(s))
+
+
 def plot_text(s) -> str:
     """Stored text for a Plotly label or hover: Plotly reads <b>, <a>, <br> as markup, entities as text."""
     return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

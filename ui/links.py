@@ -16,6 +16,7 @@ PAGE_FILES = {
     "generation": "pages/generation.py",
     "reports": "pages/reports.py",
     "admin": "pages/admin.py",
+    "audit": "pages/audit.py",
 }
 
 

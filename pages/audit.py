@@ -1,0 +1,39 @@
+"""Audit trail (admins): who exported which report with which filters, and who ran test generations."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from queries.audit import audit_rows
+from ui.data import cached
+from ui.downloads import csv_download
+from ui.guard import guarded
+from ui.state import filters
+
+
+def render() -> None:
+    f = filters()
+    st.title("Audit trail")
+    st.caption(
+        f"Exports and test runs from {f.since:%Y-%m-%d} to {f.until:%Y-%m-%d} (UTC, end excluded), newest first. "
+        "Written by the admin connection into GenLens' own table genlens_audit."
+    )
+    action = st.segmented_control("Show", ["all", "export", "test_run"], default="all", key="audit_action")
+    rows = cached(audit_rows, f.since, f.until, None if action in (None, "all") else action)
+    if rows.empty:
+        st.info("Nothing recorded in this window. Widen the dates in the sidebar.", icon=":material/history:")
+        return
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "at": st.column_config.DatetimeColumn("at (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "row_count": st.column_config.NumberColumn("rows", format="%d"),
+        },
+    )
+    st.caption(f"{len(rows):,} entries")
+    csv_download(rows, "audit", f)
+
+
+guarded(render)

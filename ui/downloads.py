@@ -1,0 +1,85 @@
+"""CSV downloads for every table: masked like the page, recorded in the audit trail."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from queries import masking
+from queries.csv_format import dataframe_csv
+from queries.filters import Filters
+
+log = logging.getLogger(__name__)
+
+
+def _row_count(data: bytes) -> int:
+    return max(0, sum(1 for _ in csv.reader(io.StringIO(data.decode("utf-8")))) - 1)
+
+
+def csv_download(
+    source: pd.DataFrame | Callable[[], bytes],
+    name: str,
+    f: Filters | None,
+    key: str | None = None,
+    *,
+    label: str = "Download CSV",
+    container=None,
+    help: str | None = None,
+    file_name: str | None = None,
+) -> None:
+    """A download button for `source`: the table's DataFrame, or a callable building the CSV bytes.
+
+    A table (already fetched, already masked) is offered as its bytes and the click is recorded in
+    the audit trail. A callable (a full result, possibly millions of rows) runs only when clicked, in
+    Streamlit's download thread: the run's masking policy and principal are carried there, and the
+    export is refused when it cannot be recorded while sign-in is on (GENLENS_AUTH other than none).
+    """
+    from ui.access import current
+
+    who, policy = current(), masking.current()
+    file_name = file_name or f"genlens_{name}" + (f"_{f.describe()}" if f else "") + ".csv"
+    common = dict(file_name=file_name, mime="text/csv", key=key, icon=":material/download:", help=help)
+    if isinstance(source, pd.DataFrame):
+        (container or st).download_button(
+            label, dataframe_csv(source), on_click=_recorded, args=(who, name, f, len(source)), **common
+        )
+        return
+
+    def build() -> bytes:
+        with masking.using(policy):
+            data = source()
+        record_export(who, name, f, _row_count(data))
+        return data
+
+    (container or st).download_button(label, build, on_click="ignore", **common)
+
+
+def _recorded(who, name: str, f: Filters | None, rows: int) -> None:
+    try:
+        record_export(who, name, f, rows)
+    except Exception:  # noqa: BLE001 - the file is already in the browser: say so in the log
+        log.error("export of %s by %s was not recorded in the audit trail", name, who.name)
+
+
+def record_export(who, name: str, f: Filters | None, rows: int) -> None:
+    from data_access import audit
+
+    try:
+        audit.record(
+            who.name,
+            who.role,
+            who.method,
+            "export",
+            report=name,
+            filters=audit.filters_record(f) if f else None,
+            row_count=rows,
+        )
+    except audit.AuditUnavailable:
+        if who.method != "none":
+            raise
+        log.info("export of %s not audited (open access, audit trail unavailable)", name)
