@@ -15,6 +15,7 @@ import streamlit as st
 from queries import errors, reports
 from queries.glossary import help_text
 from ui import format as fmt
+from ui.access import current
 from ui.data import cached
 from ui.downloads import csv_download
 from ui.guard import guarded
@@ -120,6 +121,10 @@ def signature_table(f, table: pd.DataFrame, trends: pd.DataFrame, preselect: str
 
 def signature_attempts(f, signature: str) -> None:
     st.subheader("Attempts with this signature")
+    if not current().allows("analyst"):
+        st.info("Attempt-level rows (messages, generations) are for analysts; viewers see the aggregates above.",
+                icon=":material/visibility_off:")
+        return
     st.code(signature, language=None, wrap_lines=True)
     df = cached(errors.signature_attempts, f, signature)
     more = f" (the newest {fmt.count(errors.ATTEMPTS_LIMIT)})" if len(df) >= errors.ATTEMPTS_LIMIT else ""

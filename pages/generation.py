@@ -238,6 +238,7 @@ def render() -> None:
         table,
         hide_index=True,
         width="stretch",
+        placeholder=fmt.DASH,
         column_config={
             "attempt_number": st.column_config.NumberColumn("attempt", format="%d"),
             "model_used": st.column_config.TextColumn("model"),

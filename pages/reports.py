@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shlex
 import tempfile
+import uuid
 from dataclasses import replace
 from datetime import time, timedelta
 from itertools import islice
@@ -13,12 +14,15 @@ from itertools import islice
 import pandas as pd
 import streamlit as st
 
-from queries import reports
-from queries.csv_format import csv_lines, dataframe_csv
+from access.roles import VIEWER_REPORTS
+from queries import masking, reports
+from queries.csv_format import csv_lines
 from queries.filters import STATUSES, Filters
 from queries.glossary import GLOSSARY, help_text
 from ui import format as fmt
+from ui.access import current
 from ui.data import TTL, cached
+from ui.downloads import csv_download
 from ui.guard import guarded
 from ui.state import filters
 
@@ -78,13 +82,22 @@ def _shown(value: str) -> str:
     return clean[:40] + ("…" if len(clean) > 40 else "")
 
 
+def available() -> list[str]:
+    """The reports this role may export: viewers get the aggregates only."""
+    return [r for r in reports.REPORTS if current().allows("analyst") or r in VIEWER_REPORTS]
+
+
 def _from_url() -> tuple[str, tuple[str, ...]]:
     """The report and statuses the link asks for; bad values warn and are ignored."""
     raw = st.query_params.get("report")
     report = DEFAULT
     if raw is not None:
-        if raw in reports.REPORTS:
+        if raw in available():
             report = raw
+        elif raw in reports.REPORTS:
+            st.warning(
+                f"The {raw} report is attempt-level, for analysts. Showing {DEFAULT}.", icon=":material/visibility_off:"
+            )
         else:
             st.warning(
                 f"Ignored the link's report {_shown(raw)}: choose one of {', '.join(reports.REPORTS)}. "
@@ -115,9 +128,9 @@ def pick_report() -> tuple[str, tuple[str, ...]]:
     left, right = st.columns([2, 3])
     name = left.selectbox(
         "Report",
-        list(reports.REPORTS),
+        available(),
         key=_REPORT_KEY,
-        format_func=lambda k: f"{LABELS.get(k, k)} ({k}): {reports.REPORTS[k][1]}",
+        format_func=lambda k: f"{LABELS.get(k, k)} ({k})",
     )
     statuses = right.multiselect(
         "Attempt statuses",
@@ -126,11 +139,12 @@ def pick_report() -> tuple[str, tuple[str, ...]]:
         placeholder="All statuses",
         help="Narrows the attempts counted (as --status). A generation stays in scope if any of its attempts remains.",
     )
-    st.query_params["report"] = name
+    if st.query_params.get("report") != name:
+        st.query_params["report"] = name
     st.session_state[_REPORT_SEEN] = name
-    if statuses:
+    if statuses and st.query_params.get_all("status") != list(statuses):
         st.query_params["status"] = list(statuses)
-    elif "status" in st.query_params:
+    elif not statuses and "status" in st.query_params:
         del st.query_params["status"]
     st.session_state[_STATUS_SEEN] = list(statuses)
     return name, tuple(statuses)
@@ -157,7 +171,7 @@ def cli_command(name: str, f: Filters) -> str:
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def attempts_preview(f: Filters, limit: int = PREVIEW_ROWS) -> pd.DataFrame:
+def attempts_preview(f: Filters, limit: int, policy_key: str) -> pd.DataFrame:
     """The newest `limit` attempts of the attempts report: the server-side cursor stops there."""
     with reports.stream_report(BIG, f) as (columns, rows):
         return pd.DataFrame(list(islice(rows, limit)), columns=columns)
@@ -178,6 +192,16 @@ def streamed_csv(name: str, f: Filters):
     return build
 
 
+def for_display(df: pd.DataFrame) -> pd.DataFrame:
+    """UUID cells as text: Arrow would otherwise draw them as a dict of bytes."""
+    out = df
+    for col in df.columns:
+        if df[col].dtype == object and df[col].map(lambda v: isinstance(v, uuid.UUID)).any():
+            out = out.copy() if out is df else out
+            out[col] = df[col].map(lambda v: str(v) if isinstance(v, uuid.UUID) else v)
+    return out
+
+
 def glossary() -> None:
     with st.expander("What the summary columns mean", icon=":material/menu_book:"):
         rows = [
@@ -185,12 +209,7 @@ def glossary() -> None:
             for k in reports.COLUMNS["summary"]
             if k in GLOSSARY
         ]
-        st.dataframe(
-            pd.DataFrame(rows),
-            hide_index=True,
-            width="stretch",
-            column_config={"definition": st.column_config.TextColumn("definition", width="large")},
-        )
+        st.table(pd.DataFrame(rows), hide_index=True)
         st.caption("A rate with nothing to divide by is blank in the CSV and – on a page, never 0.")
 
 
@@ -198,16 +217,21 @@ def render() -> None:
     st.title("Reports")
     name, statuses = pick_report()
     f = replace(filters(), statuses=statuses)
+    description = reports.REPORTS[name][1]
     last_day = (f.until - timedelta(days=1)).strftime("%Y-%m-%d")
     st.caption(
         f"Generations started {f.since:%Y-%m-%d} to {last_day} (UTC), with the sidebar's filters"
         f"{' and the statuses above' if statuses else ''}. Test generations are "
-        f"{'included' if f.include_tests else 'left out'}. One row per {reports.REPORTS[name][1].removeprefix('one row per ')}."
+        f"{'included' if f.include_tests else 'left out'}. {description[0].upper()}{description[1:]}."
     )
 
     if name == BIG:
         total = int(cached(reports.summary, f)["attempts"])
-        df = attempts_preview(f) if total else pd.DataFrame(columns=reports.COLUMNS[BIG])
+        df = (
+            attempts_preview(f, PREVIEW_ROWS, masking.current().key)
+            if total
+            else pd.DataFrame(columns=reports.COLUMNS[BIG])
+        )
     else:
         df = cached(reports.fetch_report, name, f)
         total = len(df)
@@ -226,18 +250,9 @@ def render() -> None:
         )
     else:
         st.caption(f"{fmt.count(total)} row{'s' if total != 1 else ''}; the CSV has the same rows.")
-    st.dataframe(df, hide_index=True, width="stretch", column_config=COLUMN_CONFIG)
+    st.dataframe(for_display(df), hide_index=True, width="stretch", column_config=COLUMN_CONFIG, placeholder=fmt.DASH)
 
-    data = streamed_csv(name, f) if name == BIG else dataframe_csv(df)
-    st.download_button(
-        "Download CSV",
-        data,
-        file_name=f"genlens_{name}_{f.describe()}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        on_click="ignore",
-        help="The same file the command below writes.",
-    )
+    csv_download(streamed_csv(name, f) if name == BIG else df, name, f, help="The same file the command below writes.")
 
     st.subheader("Run it from cron")
     st.code(cli_command(name, f), language="bash")

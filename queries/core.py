@@ -166,13 +166,21 @@ def _statement(sql: str, params: dict[str, Any], expanding: tuple[str, ...]):
 
 
 def fetch(
-    sql: str, params: dict[str, Any], expanding: tuple[str, ...] = (), db: Database | None = None
+    sql: str,
+    params: dict[str, Any],
+    expanding: tuple[str, ...] = (),
+    db: Database | None = None,
+    policy: masking.MaskPolicy | None = None,
 ) -> pd.DataFrame:
-    """Run one read-only query and return its (already aggregated) rows as a DataFrame."""
+    """Run one read-only query and return its (already aggregated) rows as a DataFrame.
+
+    Personal columns are masked by the run's masking policy (or `policy`) before the frame leaves.
+    """
     db = db or get_database()
     with read_only(db) as conn:
         result = conn.execute(_statement(sql, params, expanding), params)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return masking.apply_frame(df, policy)
 
 
 @contextmanager

@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status", action="append", default=[], choices=STATUSES, help="attempt status (repeatable)")
     p.add_argument("--include-tests", action="store_true", help="include test generations")
     p.add_argument("--output", "-o", help="write to FILE instead of stdout")
+    p.add_argument(
+        "--role",
+        choices=("viewer", "analyst"),
+        default="analyst",
+        help="narrow to a viewer's view: aggregate reports only, personal data masked (default analyst)",
+    )
     return p
 
 
@@ -60,6 +66,26 @@ def filters_from_args(args: argparse.Namespace) -> Filters:
     )
 
 
+def _audit(args: argparse.Namespace, f: Filters, rows: int) -> None:
+    """Best effort: the CLI is an operator tool, so an unwritable audit trail does not fail the export."""
+    import getpass
+
+    from data_access import audit
+
+    try:
+        audit.record(
+            f"cli:{getpass.getuser()}",
+            args.role,
+            "cli",
+            "export",
+            report=args.report,
+            filters=audit.filters_record(f),
+            row_count=rows,
+        )
+    except audit.AuditUnavailable:
+        pass
+
+
 def write_report(name: str, f: Filters, out) -> int:
     """Stream report `name` as CSV into the text file `out`; return the number of data rows."""
     from queries.csv_format import csv_lines
@@ -82,22 +108,29 @@ def main(argv: list[str] | None = None) -> int:
         f = filters_from_args(args)
     except FilterError as exc:
         parser.error(str(exc))
+    from access.roles import VIEWER_REPORTS, masking_forced
+    from queries import masking
+
+    if args.role == "viewer" and args.report not in VIEWER_REPORTS:
+        parser.error(f"the {args.report} report is attempt-level; a viewer may export {', '.join(VIEWER_REPORTS)}")
 
     try:
+        masking.set_policy(masking.policy_from_settings(args.role == "viewer" or masking_forced()))
         if args.output:
             # Write next to the target and rename, so cron never leaves half a file behind.
             target = Path(args.output)
             fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", suffix=".part")
             try:
                 with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
-                    write_report(args.report, f, out)
+                    rows = write_report(args.report, f, out)
                 os.replace(tmp, target)
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
         else:
-            write_report(args.report, f, sys.stdout)
+            rows = write_report(args.report, f, sys.stdout)
             sys.stdout.flush()
+        _audit(args, f, rows)
     except BrokenPipeError:
         return 0
     except Exception as exc:

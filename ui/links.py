@@ -22,6 +22,11 @@ PAGE_FILES = {
 
 def page_link(page: str, label: str, f: Filters, icon: str | None = None, **extra: str | list[str]) -> None:
     """st.page_link to one of PAGE_FILES with the filters and `extra` as URL parameters."""
+    from access.roles import can_open
+    from ui.access import current
+
+    if not can_open(current().role, page):
+        return  # a link to a page this role may not open would only lead to "page not found"
     params = {**filter_params(f), **extra}
     st.page_link(PAGE_FILES[page], label=label, icon=icon, query_params=params)
 
@@ -31,7 +36,12 @@ def go(page: str, f: Filters, **extra: str | list[str]) -> None:
 
     switch_page drops widget state; the sidebar re-reads the filters from the URL it is given.
     """
+    from access.roles import can_open
+    from ui.access import current
     from ui.filters import _INIT
 
+    if not can_open(current().role, page):
+        st.warning("That page is not available to your role.", icon=":material/visibility_off:")
+        return
     st.session_state.pop(_INIT, None)
     st.switch_page(PAGE_FILES[page], query_params={**filter_params(f), **extra})
