@@ -296,3 +296,17 @@ def test_a_killed_process_leaves_its_attempt_pending(use_schema, pg_url, admin_e
     (row,) = rows(admin_engine, str(found.generation_id), "admin_kill")
     assert row["status"] == "pending" and row["completed_at"] is None
     assert row["generation_metadata"]["source"] == "admin"
+    # Nothing else is lost, and once older than GENLENS_STALE_PENDING_MINUTES the attempt shows as
+    # stale on the Reliability page (its clock moved forward here instead of waiting 15 minutes).
+    with admin_engine.begin() as conn:
+        n = conn.execute(text("SELECT count(*) FROM admin_kill.generations")).scalar()
+        conn.execute(text("UPDATE admin_kill.generations SET created_at = created_at - interval '20 minutes'"))
+    assert n == 1
+    from queries.filters import Filters
+    from queries.reliability import stale_pending
+
+    created = row["created_at"] - timedelta(minutes=20)
+    f = Filters(since=created - timedelta(days=1), until=created + timedelta(days=1), include_tests=True)
+    stale = stale_pending(f)
+    assert list(stale["generation_id"]) == [str(found.generation_id)]
+    assert stale["age_minutes"].iloc[0] > 15
