@@ -115,13 +115,14 @@ def oidc_principal(claims: dict) -> Principal:
     email = str(claims.get("email") or "").strip().lower()
     if not email:
         raise AuthError("Your identity provider did not share an email address.")
-    if claims.get("email_verified") is False:
+    if str(claims.get("email_verified")).strip().lower() == "false":  # some providers send a string
         raise AuthError("Your email address is not verified with your identity provider.")
     domains, emails = _list("GENLENS_ALLOWED_DOMAINS"), _list("GENLENS_ALLOWED_EMAILS")
     staff = _list("GENLENS_ADMIN_EMAILS") | _list("GENLENS_ANALYST_EMAILS")
     if not (domains or emails or staff):
         raise AuthError("Nobody is allowed in yet: set GENLENS_ALLOWED_DOMAINS or GENLENS_ALLOWED_EMAILS.")
-    if not (email.rsplit("@", 1)[-1] in domains or email in emails or email in staff):
+    local, _, domain = email.rpartition("@")
+    if not ((local and domain in domains) or email in emails or email in staff):
         raise AuthError(f"{email} is not allowed to open this dashboard.")
     return Principal(email, role_from_claims(email, claims), "oidc", str(claims.get("sub") or "") or None)
 

@@ -37,5 +37,19 @@ BEGIN
                    AND policyname = 'GenLens writer records test generations') THEN
         EXECUTE format('CREATE POLICY "GenLens writer records test generations" ON %I.generations FOR ALL TO genlens_writer USING (true) WITH CHECK (true)', s);
     END IF;
+    -- The audit trail (row level security on, no policy by default): the reader reads it for the
+    -- Audit page, the writer appends to it (no UPDATE, no DELETE).
+    IF to_regclass(format('%I.genlens_audit', s)) IS NOT NULL THEN
+        EXECUTE format('GRANT SELECT ON %I.genlens_audit TO genlens_reader', s);
+        EXECUTE format('GRANT INSERT ON %I.genlens_audit TO genlens_writer', s);
+        IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = s AND tablename = 'genlens_audit'
+                       AND policyname = 'GenLens reader reads the audit trail') THEN
+            EXECUTE format('CREATE POLICY "GenLens reader reads the audit trail" ON %I.genlens_audit FOR SELECT TO genlens_reader USING (true)', s);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = s AND tablename = 'genlens_audit'
+                       AND policyname = 'GenLens writer appends to the audit trail') THEN
+            EXECUTE format('CREATE POLICY "GenLens writer appends to the audit trail" ON %I.genlens_audit FOR INSERT TO genlens_writer WITH CHECK (true)', s);
+        END IF;
+    END IF;
 END
 $$;

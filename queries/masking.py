@@ -144,7 +144,12 @@ def policy_from_settings(enabled: bool) -> MaskPolicy:
     salt = (settings.get("GENLENS_MASK_SALT") or "genlens-default-salt").encode()
     patterns = tuple(p for p in (settings.get("GENLENS_MASK_PATTERNS") or "").split(";;") if p.strip())
     for p in patterns:
-        re.compile(p)  # a bad pattern is a configuration error, raised here with its text
+        try:
+            re.compile(p)
+        except re.error as exc:
+            from data_access.config import ConfigError
+
+            raise ConfigError(f"GENLENS_MASK_PATTERNS: {p!r} is not a valid regular expression: {exc}") from None
     names = tuple(_names_from_column(settings.get("GENLENS_MASK_NAMES_FROM")))
     return MaskPolicy(True, salt, patterns, names)
 

@@ -37,17 +37,28 @@ def _sign_in_form(mode: str) -> None:
                 st.rerun()
 
 
+def _only_page(draw) -> None:
+    """Draw `draw` as the app's only page and stop: before sign-in nobody sees the page list
+    (without st.navigation, Streamlit would list the pages/ folder in the sidebar)."""
+    st.navigation([st.Page(draw, title="Sign in", url_path="sign-in", default=True)], position="hidden").run()
+    st.stop()
+
+
 def _oidc_principal() -> Principal | None:
     if not st.user.is_logged_in:
         return None
     try:
         return roles.oidc_principal(dict(st.user.to_dict()))
     except AuthError as exc:
-        st.title("GenLens")
-        st.error(str(exc), icon=":material/block:")
-        if st.button("Sign out", icon=":material/logout:"):
-            st.logout()
-        st.stop()
+        message = str(exc)  # may quote the email claim: escaped, never rendered as Markdown
+
+        def refused() -> None:
+            st.title("GenLens")
+            st.error(md_escape(message), icon=":material/block:")
+            if st.button("Sign out", icon=":material/logout:"):
+                st.logout()
+
+        _only_page(refused)
 
 
 def principal() -> Principal:
@@ -60,8 +71,7 @@ def principal() -> Principal:
     else:
         who = st.session_state.get(_KEY)
     if who is None:
-        _sign_in_form(mode)
-        st.stop()
+        _only_page(lambda: _sign_in_form(mode))
     st.session_state[_KEY] = who
     # Viewers always see masked data; everyone does with GENLENS_MASK=1. Set for this run.
     masking.set_policy(masking.policy_from_settings(who.role == "viewer" or roles.masking_forced()))

@@ -44,16 +44,22 @@ def csv_download(
     who, policy = current(), masking.current()
     file_name = file_name or f"genlens_{name}" + (f"_{f.describe()}" if f else "") + ".csv"
     common = dict(file_name=file_name, mime="text/csv", key=key, icon=":material/download:", help=help)
-    if isinstance(source, pd.DataFrame):
+    if isinstance(source, pd.DataFrame) and who.method == "none":
+        # Open access: the table's bytes go with the page; the click is recorded (best effort).
         (container or st).download_button(
             label, dataframe_csv(source), on_click=_recorded, args=(who, name, f, len(source)), **common
         )
         return
 
     def build() -> bytes:
-        with masking.using(policy):
-            data = source()
-        record_export(who, name, f, _row_count(data))
+        # With sign-in on, even a table already on the page is only handed over once recorded.
+        if isinstance(source, pd.DataFrame):
+            data, rows = dataframe_csv(source), len(source)
+        else:
+            with masking.using(policy):
+                data = source()
+            rows = _row_count(data)
+        record_export(who, name, f, rows)
         return data
 
     (container or st).download_button(label, build, on_click="ignore", **common)
