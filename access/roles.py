@@ -13,7 +13,7 @@ Settings come from the environment or top-level keys of .streamlit/secrets.toml.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from data_access.config import ConfigError
 from generation import settings
@@ -46,6 +46,7 @@ class Principal:
     role: str
     method: str  # none | password | supabase | oidc
     user_id: str | None = None
+    access_token: str | None = field(default=None, repr=False)
 
     def allows(self, need: str) -> bool:
         return allows(self.role, need)
@@ -157,4 +158,5 @@ def supabase_sign_in(email: str, password: str, lockout: Lockout = LOCKOUT) -> P
         raise AuthError("Wrong email or password.")
     lockout.success()
     role = (user.app_metadata or {}).get("role")
-    return Principal(user.email or email, role if role in ROLES else "viewer", "supabase", user.id)
+    token = response.session.access_token if response.session else None
+    return Principal(user.email or email, role if role in ROLES else "viewer", "supabase", user.id, token)

@@ -198,36 +198,10 @@ def check_password(password: str, lockout: Lockout = LOCKOUT) -> Admin:
 
 def supabase_sign_in(email: str, password: str, lockout: Lockout = LOCKOUT) -> Admin:
     """Sign in through Supabase Auth (supabase-py) and require app_metadata.role == "admin"."""
-    lockout.check()
-    url, key = settings.get("SUPABASE_URL"), settings.get("SUPABASE_ANON_KEY")
-    if not (url and key):
-        raise AuthError("Supabase Auth is not configured.")
-    if not email or not password:
-        raise AuthError("Enter your email and password.")
-    from supabase import create_client
-    from supabase.lib.client_options import SyncClientOptions
-    from supabase_auth.errors import AuthApiError, AuthRetryableError
-    from supabase_auth.errors import AuthError as SupabaseAuthError
+    from access.roles import supabase_sign_in as sign_in
 
-    try:
-        client = create_client(url, key, options=SyncClientOptions(auto_refresh_token=False, persist_session=False))
-        response = client.auth.sign_in_with_password({"email": email.strip(), "password": password})
-    except AuthRetryableError:
-        raise AuthError("Supabase Auth cannot be reached; try again later.") from None
-    except AuthApiError as exc:
-        if exc.status in (400, 401, 403, 422):
-            lockout.failure()
-            raise AuthError("Wrong email or password.") from None
-        raise AuthError(f"Supabase Auth answered HTTP {exc.status}; try again later.") from None
-    except SupabaseAuthError:
-        raise AuthError("Supabase Auth refused the sign-in; try again later.") from None
-    except Exception as exc:  # noqa: BLE001 - network trouble: say so, count nothing
-        raise AuthError(f"Supabase Auth cannot be reached ({type(exc).__name__}).") from None
-    user = response.user
-    role = (user.app_metadata or {}).get("role") if user else None
-    if role != "admin":
+    who = sign_in(email, password, lockout)
+    if who.role != "admin":
         lockout.failure()
         raise AuthError('This account is not an admin: its app_metadata.role must be "admin".')
-    lockout.success()
-    token = response.session.access_token if response.session else None
-    return Admin("supabase", user.id, user.email, token)
+    return Admin("supabase", who.user_id or settings.admin_user_id(), who.name, who.access_token)

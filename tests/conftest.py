@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from streamlit.runtime.media_file_manager import MediaFileManager
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_END = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -138,3 +139,24 @@ def handmade_db(use_schema):
 @pytest.fixture
 def hostile_db(use_schema):
     return use_schema("hostile")
+
+
+@pytest.fixture
+def offered(monkeypatch) -> dict[str, object]:
+    """file name -> what a download button offers (bytes, or the deferred callable)."""
+    files: dict[str, object] = {}
+    real_add, real_deferred = MediaFileManager.add, MediaFileManager.add_deferred
+
+    def add(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
+        if file_name:
+            files[file_name] = path_or_data
+        return real_add(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
+
+    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kw):
+        if file_name:
+            files[file_name] = data_callable
+        return real_deferred(self, data_callable, mimetype, coordinates, file_name, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add", add)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    return files

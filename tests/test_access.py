@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from access import roles
@@ -107,27 +106,6 @@ def password_mode(pii, monkeypatch):
     LOCKOUT.reset()
     yield
     LOCKOUT.reset()
-
-
-@pytest.fixture
-def offered(monkeypatch) -> dict:
-    """file name -> bytes, for every download a page offers (deferred ones built on demand)."""
-    files: dict = {}
-    real_add, real_deferred = MediaFileManager.add, MediaFileManager.add_deferred
-
-    def add(self, data, mimetype, coordinates, file_name=None, is_for_static_download=False):
-        if file_name:
-            files[file_name] = data
-        return real_add(self, data, mimetype, coordinates, file_name, is_for_static_download)
-
-    def add_deferred(self, fn, mimetype, coordinates, file_name=None, **kw):
-        if file_name:
-            files[file_name] = fn  # called later, outside the script run, like Streamlit's download thread
-        return real_deferred(self, fn, mimetype, coordinates, file_name, **kw)
-
-    monkeypatch.setattr(MediaFileManager, "add", add)
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    return files
 
 
 def _open() -> AppTest:

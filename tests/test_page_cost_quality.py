@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from queries import cost_quality as cq
@@ -19,27 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 SINCE, UNTIL = "2026-10-21", "2026-11-21"
 W = Filters(since=datetime(2026, 10, 21, tzinfo=UTC), until=datetime(2026, 11, 21, tzinfo=UTC))
-
-
-@pytest.fixture
-def offered(monkeypatch) -> dict[str, object]:
-    """file name -> what a download button offers (bytes, or the deferred callable)."""
-    files: dict[str, object] = {}
-    real_add, real_deferred = MediaFileManager.add, MediaFileManager.add_deferred
-
-    def add(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
-        if file_name:
-            files[file_name] = path_or_data
-        return real_add(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
-
-    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kw):
-        if file_name:
-            files[file_name] = data_callable
-        return real_deferred(self, data_callable, mimetype, coordinates, file_name, **kw)
-
-    monkeypatch.setattr(MediaFileManager, "add", add)
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    return files
 
 
 def open_cost(since: str = SINCE, until: str = UNTIL, **params: str) -> AppTest:

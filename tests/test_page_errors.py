@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from queries import errors, reports
@@ -25,21 +24,6 @@ def edge_db(use_schema, admin_engine) -> Filters:
     """The edge-case schema of test_queries_reliability; returns its window."""
     use_schema(edge.EDGE_SCHEMA)
     return edge.load_edge(admin_engine)
-
-
-@pytest.fixture
-def offered(monkeypatch) -> dict[str, object]:
-    """file name -> the bytes a download button on the page offers."""
-    files: dict[str, object] = {}
-    real_add = MediaFileManager.add
-
-    def add(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
-        if file_name:
-            files[file_name] = path_or_data
-        return real_add(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
-
-    monkeypatch.setattr(MediaFileManager, "add", add)
-    return files
 
 
 def open_page(f: Filters, offered: dict | None = None, **extra: str) -> AppTest:
