@@ -100,5 +100,6 @@ def account_line(who: Principal, embedded: bool) -> None:
     if sb.button("Sign out", icon=":material/logout:"):
         st.session_state.pop(_KEY, None)
         if who.method == "oidc":
-            st.logout()
+            st.logout()  # redirects to the provider's sign-out; a rerun here could cut that message off
+            st.stop()
         st.rerun()

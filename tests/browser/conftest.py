@@ -29,14 +29,20 @@ def server(demo_env, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def browser(server):
+def playwright():
+    """One Playwright for the session: its sync API cannot start a second time while one runs."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = helpers.launch(p)
-        helpers.warm_up(b, server)
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright, server):
+    b = helpers.launch(playwright)
+    helpers.warm_up(b, server)
+    yield b
+    b.close()
 
 
 @pytest.fixture

@@ -37,14 +37,11 @@ def admin_server(pg_url, admin_engine, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def admin_browser(admin_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = helpers.launch(p)
-        helpers.warm_up(b, admin_server)
-        yield b
-        b.close()
+def admin_browser(playwright, admin_server):
+    b = helpers.launch(playwright)
+    helpers.warm_up(b, admin_server)
+    yield b
+    b.close()
 
 
 @pytest.fixture

@@ -34,13 +34,10 @@ def hostile_server(pg_url, admin_engine, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def hostile_browser(hostile_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = helpers.launch(p)
-        yield b
-        b.close()
+def hostile_browser(playwright, hostile_server):
+    b = helpers.launch(playwright)
+    yield b
+    b.close()
 
 
 def _url(base: str, path: str) -> str:

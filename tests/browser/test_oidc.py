@@ -63,13 +63,10 @@ def oidc_app(oidc_env, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def oidc_browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = helpers.launch(p)
-        yield b
-        b.close()
+def oidc_browser(playwright):
+    b = helpers.launch(playwright)
+    yield b
+    b.close()
 
 
 @pytest.fixture
@@ -177,6 +174,7 @@ def test_sign_out_ends_the_session_here_and_at_the_provider(page, oidc_app, issu
     signed_in(page, oidc_app, issuer, "vi@example.com")
     assert any(c["name"] == "_streamlit_user" for c in page.context.cookies())
 
+    helpers.wait_ready(page)  # a click during a rerun can be dropped: wait for the script to finish
     page.locator(SIDEBAR).get_by_role("button", name="Sign out").click()
     end_provider_session(page, oidc_app, issuer)  # Streamlit sent the browser to the provider's end_session
     helpers.wait_ready(page, SIGN_IN_BUTTON)
