@@ -19,7 +19,6 @@ from queries import cost_quality as cq
 from queries import reports
 from queries.filters import Filters
 from queries.glossary import help_text
-from ui import filters as ui_filters
 from ui import format as fmt
 from ui import links
 from ui.data import cached
@@ -497,16 +496,6 @@ OUTLIER_COLUMNS = {
 }
 
 
-def open_generation(f: Filters, generation_id: str) -> None:
-    """Open the generation detail page for a clicked row, keeping the sidebar filters.
-
-    st.switch_page drops every widget's state, the sidebar's too, and ui.filters only seeds its
-    widgets from the URL once per session: clearing its flag makes it re-read the URL go() writes.
-    """
-    st.session_state.pop(ui_filters._INIT, None)
-    links.go("generation", f, generation_id=generation_id)
-
-
 def outlier_section(f: Filters, t: cq.Thresholds, counts: dict) -> None:
     st.subheader("Expensive, slow and low-quality attempts")
     st.caption("Attempts beyond each threshold, worst first. Change a threshold to redraw the lists.")
@@ -543,7 +532,7 @@ def outlier_section(f: Filters, t: cq.Thresholds, counts: dict) -> None:
             )
             picked = event.selection.rows if event is not None and hasattr(event, "selection") else []
             if picked:
-                open_generation(f, str(rows.iloc[picked[0]]["generation_id"]))
+                links.open_generation(f, str(rows.iloc[picked[0]]["generation_id"]))
             csv_download(
                 csv_maker(kind, f, thresholds[kind]),
                 kind,

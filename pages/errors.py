@@ -19,7 +19,7 @@ from ui.access import current
 from ui.data import cached
 from ui.downloads import csv_download
 from ui.guard import guarded
-from ui.links import go as go_to
+from ui.links import open_generation
 from ui.state import filters
 
 PARAM = "signature"
@@ -122,8 +122,10 @@ def signature_table(f, table: pd.DataFrame, trends: pd.DataFrame, preselect: str
 def signature_attempts(f, signature: str) -> None:
     st.subheader("Attempts with this signature")
     if not current().allows("analyst"):
-        st.info("Attempt-level rows (messages, generations) are for analysts; viewers see the aggregates above.",
-                icon=":material/visibility_off:")
+        st.info(
+            "Attempt-level rows (messages, generations) are for analysts; viewers see the aggregates above.",
+            icon=":material/visibility_off:",
+        )
         return
     st.code(signature, language=None, wrap_lines=True)
     df = cached(errors.signature_attempts, f, signature)
@@ -150,7 +152,7 @@ def signature_attempts(f, signature: str) -> None:
     csv_download(df, "signature_attempts", f, "dl_sig_attempts")
     rows = event.selection.rows if event is not None else []
     if rows:
-        go_to("generation", f, generation_id=str(df.iloc[rows[0]]["generation_id"]))
+        open_generation(f, str(df.iloc[rows[0]]["generation_id"]))
 
 
 def new_section(f, new: pd.DataFrame) -> None:

@@ -16,7 +16,6 @@ from queries import explorer
 from queries.explorer import PAGE_SIZES, SORTS, ExplorerQuery
 from queries.filters import STATUSES, FilterError, Filters
 from queries.glossary import help_text
-from ui import filters as ui_filters
 from ui import format as fmt
 from ui import links
 from ui.data import cached
@@ -214,16 +213,6 @@ def describe_query(statuses: tuple[str, ...], q: ExplorerQuery) -> list[str]:
     return bits
 
 
-def open_generation(f: Filters, generation_id: str) -> None:
-    """Open the generation detail page for a clicked row, keeping the sidebar filters.
-
-    st.switch_page drops every widget's state, the sidebar's too, and ui.filters only seeds its
-    widgets from the URL once per session: clearing its flag makes it re-read the URL go() writes.
-    """
-    st.session_state.pop(ui_filters._INIT, None)
-    links.go("generation", f, generation_id=generation_id)
-
-
 def render() -> None:
     f = filters()
     st.title("Explorer")
@@ -300,7 +289,7 @@ def render() -> None:
     )
     selected = event.selection.rows if event is not None and hasattr(event, "selection") else []
     if selected:
-        open_generation(f, str(page.rows.iloc[selected[0]]["generation_id"]))
+        links.open_generation(f, str(page.rows.iloc[selected[0]]["generation_id"]))
 
     b1, b2, b3 = st.columns([1, 1, 4], vertical_alignment="center")
     b1.button(

@@ -17,7 +17,7 @@ from ui import format as fmt
 from ui.data import cached
 from ui.downloads import csv_download
 from ui.guard import guarded
-from ui.links import go as go_to
+from ui.links import open_generation
 from ui.state import filters
 
 # Same colours as the Overview page for statuses; one colour per rate.
@@ -414,7 +414,7 @@ def stale_section(f, stale: pd.DataFrame, minutes: int) -> None:
     csv_download(stale, "stale_pending", f, "dl_stale")
     rows = event.selection.rows if event is not None else []
     if rows:
-        go_to("generation", f, generation_id=str(stale.iloc[rows[0]]["generation_id"]))
+        open_generation(f, str(stale.iloc[rows[0]]["generation_id"]))
 
 
 def render() -> None:

@@ -23,6 +23,7 @@ from data_access.engine import Database
 from queries.core import SIGNATURE, Sql, fetch, scoped, streaming, with_signatures
 from queries.csv_format import csv_lines
 from queries.filters import STATUSES, FilterError, Filters
+from queries.reports import COLUMNS as REPORT_COLUMNS
 
 # sort key -> (column of x, SQL type of the key value). Only these names ever reach the SQL text.
 SORTS: dict[str, tuple[str, str]] = {
@@ -35,22 +36,7 @@ PAGE_SIZES = (50, 100, 500)
 MAX_TEXT = 200  # a search or a signature longer than this is not a real question
 
 # The attempts report's columns (METRICS.md), in its order: the table and its CSV.
-COLUMNS = [
-    "generation_id",
-    "attempt_number",
-    "status",
-    "model_used",
-    "story_type",
-    "user_id",
-    "created_at",
-    "completed_at",
-    "latency_ms",
-    "cost_usd",
-    "tokens",
-    "quality",
-    "error_message",
-    "error_signature",
-]
+COLUMNS = REPORT_COLUMNS["attempts"]
 
 Key = tuple[Any, str, int]  # (sort value, generation_id, attempt_number) of a row
 

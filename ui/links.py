@@ -45,3 +45,8 @@ def go(page: str, f: Filters, **extra: str | list[str]) -> None:
         return
     st.session_state.pop(_INIT, None)
     st.switch_page(PAGE_FILES[page], query_params={**filter_params(f), **extra})
+
+
+def open_generation(f: Filters, generation_id: str) -> None:
+    """Open the Generation detail page for a clicked row (every page's tables do this)."""
+    go("generation", f, generation_id=generation_id)
