@@ -28,6 +28,7 @@ class Settings:
     data_dir: Path
     pool_size: int = 5
     pool_timeout_s: int = 10
+    work_mem_mb: int = 64
 
     @property
     def embedded(self) -> bool:
@@ -103,4 +104,5 @@ def load_settings() -> Settings:
         data_dir=Path(data_dir) if data_dir else PROJECT_ROOT / ".genlens-data",
         pool_size=_int("GENLENS_POOL_SIZE", 5, minimum=1),
         pool_timeout_s=_int("GENLENS_POOL_TIMEOUT_S", 10, minimum=1),
+        work_mem_mb=_int("GENLENS_WORK_MEM_MB", 64, minimum=1),
     )

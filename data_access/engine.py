@@ -121,6 +121,9 @@ def read_only(db: Database) -> Iterator[Connection]:
         with conn.begin():
             conn.execute(text("SET TRANSACTION READ ONLY"))
             conn.execute(text(f"SET LOCAL statement_timeout = {int(db.settings.query_timeout_ms)}"))
+            # Aggregates over a month of attempts spill their hashes and sorts to disk at the default
+            # 4MB; 64MB took the 1M-attempt summary from 11.3 s to 4.8 s (BENCHMARKS.md, levers).
+            conn.execute(text(f"SET LOCAL work_mem = '{int(db.settings.work_mem_mb)}MB'"))
             yield conn
 
 
