@@ -24,7 +24,7 @@ from ui import links
 from ui.data import cached
 from ui.downloads import csv_download
 from ui.guard import guarded
-from ui.state import filters
+from ui.state import filters, has_dimension, not_available
 
 KPIS = {
     "total_cost_usd": "Total cost",
@@ -384,6 +384,9 @@ def cost_section(f: Filters, models: pd.DataFrame) -> None:
         )
         csv_download(daily, "cost_by_day", f, "cq_dl_daily")
     with by_type_tab:
+        if not has_dimension("story_type"):
+            not_available("Story type")
+            return
         types = cached(cq.cost_by_story_type, f)
         st.plotly_chart(story_type_chart(types), width="stretch")
         st.dataframe(

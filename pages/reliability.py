@@ -18,7 +18,7 @@ from ui.data import cached
 from ui.downloads import csv_download
 from ui.guard import guarded
 from ui.links import open_generation
-from ui.state import filters
+from ui.state import filters, has_dimension, not_available
 
 # Same colours as the Overview page for statuses; one colour per rate.
 COLORS = {"success": "#2e9e5b", "failed": "#d64545", "timeout": "#e39b24", "pending": "#8a8f98"}
@@ -441,7 +441,11 @@ def render() -> None:
     kpis(cur, prev, total, stale, minutes)
     over_time(f)
     by_dimension(f, "model_used", "By model")
-    by_dimension(f, "story_type", "By story type")
+    if has_dimension("story_type"):
+        by_dimension(f, "story_type", "By story type")
+    else:
+        st.subheader("By story type")
+        not_available("Story type")
     retries(f, cur)
     lost(f, cost[~cost["is_total"]], total)
     phases(f)

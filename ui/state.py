@@ -17,3 +17,15 @@ def filters() -> Filters:
     """The sidebar's filters for this run (app.py sets them before the page runs)."""
     f = st.session_state.get(_FILTERS)
     return f if f is not None else Filters.default()
+
+
+def has_dimension(name: str) -> bool:
+    """Whether the configured source records `name` (story_type, user, language, rating)."""
+    from data_access.engine import get_database
+    from data_access.sources import get_source
+
+    return name in get_source(get_database().source).dimensions
+
+
+def not_available(what: str) -> None:
+    st.info(f"{what}: not available for this source (GENLENS_SOURCE).", icon=":material/block:")
