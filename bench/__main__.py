@@ -184,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-rss", action="store_true", help="do not start a streamlit server + Chromium")
     p.add_argument("--load-levers", type=int, default=0, metavar="N", help="also measure each load lever on N attempts")
     p.add_argument("--query-levers", action="store_true", help="also measure the query levers (bench/levers.py)")
+    p.add_argument(
+        "--plan-cache-mode",
+        choices=("auto", "force_custom_plan", "force_generic_plan"),
+        default="auto",
+        help="PostgreSQL plan_cache_mode for every connection (auto: as GenLens runs today)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the benchmark schemas (and the embedded server's data)")
     p.add_argument("--only-levers", action="store_true", help="skip the per-size measurements (levers only)")
     p.add_argument(
@@ -191,8 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     args = p.parse_args(argv)
-    # A plain `kill` ends the run through the finally blocks (the embedded server is stopped).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.plan_cache_mode != "auto":
+        # libpq passes this to every connection GenLens, the benchmark and the dashboard open.
+        os.environ["PGOPTIONS"] = f"{os.environ.get('PGOPTIONS', '')} -c plan_cache_mode={args.plan_cache_mode}".strip()
     sizes = args.attempts or [1_000_000]
     if any(n < 1000 for n in sizes) or args.runs < 1:
         p.error("--attempts must be at least 1000 and --runs at least 1")
@@ -207,6 +214,14 @@ def main(argv: list[str] | None = None) -> int:
     results.setdefault("sizes", {})
     log("starting the database" + (" (given URL)" if url else " (fresh embedded PostgreSQL in a temp dir)"))
     db = open_db(url)
+
+    def on_term(*_) -> None:  # `kill`: stop our embedded server, then leave at once
+        try:
+            db.close()
+        finally:
+            os._exit(143)
+
+    signal.signal(signal.SIGTERM, on_term)
     try:
         results["machine"] = markdown.machine(db)
         for n in [] if args.only_levers else sizes:

@@ -143,7 +143,7 @@ def pgoptions(value: str | None) -> Iterator[None]:
 
     old = os.environ.get("PGOPTIONS")
     if value:
-        os.environ["PGOPTIONS"] = value
+        os.environ["PGOPTIONS"] = f"{old or ''} {value}".strip()
     point_genlens_at(os.environ["DATABASE_URL"], os.environ["GENLENS_SCHEMA"])
     try:
         yield
@@ -421,6 +421,7 @@ def measure(db: BenchDb, attempts: int, args, log) -> dict:
         row.pop("frames", None)
         return row
 
+    trap = generic_plan_trap(f, log)
     rows = [run("current code (baseline)")]
     rows.append(run("work_mem 64MB (server default 4MB): no hash/sort spills to disk", options="-c work_mem=64MB"))
     once = make_scoped(COLUMNS_ONCE, json_once=True, materialize_scope=False)
@@ -510,9 +511,55 @@ def measure(db: BenchDb, attempts: int, args, log) -> dict:
         "rows": [
             {"label": r["label"], "cells": [_fmt(r["times"][c]) for c in columns[:-1]] + [r["check"]]} for r in rows
         ],
-        "notes": [f"{r['label']}: {r['note']}" for r in rows if r.get("note")],
+        "notes": [trap] + [f"{r['label']}: {r['note']}" for r in rows if r.get("note")],
         "explorer": explorer_rows,
     }
+
+
+def generic_plan_trap(f, log) -> str:
+    """The summary as a prepared statement, with a custom plan and with the generic plan."""
+    import re
+
+    import psycopg
+
+    from queries import reports
+    from queries.core import _statement
+
+    db = core.get_database()
+    s = reports.report_sql("summary", f)
+    compiled = _statement(s.text, s.params, s.expanding).compile(dialect=db.engine.dialect)
+    sql, params = str(compiled), compiled.construct_params(s.params)
+    names: list[str] = []
+
+    def placeholder(m) -> str:
+        if m.group(1) not in names:
+            names.append(m.group(1))
+        return f"${names.index(m.group(1)) + 1}"
+
+    sql = re.sub(r"%\((\w+)\)s", placeholder, sql)
+    types = ", ".join("timestamptz" if n in ("since", "until") else "text" for n in names)
+    url = db.engine.url.render_as_string(hide_password=False).replace("postgresql+psycopg", "postgresql")
+    out = {}
+    with psycopg.connect(url, autocommit=True) as conn, psycopg.ClientCursor(conn) as cur:
+        cur.execute(f"PREPARE bench_summary({types}) AS {sql}")
+        for mode in ("force_custom_plan", "force_generic_plan"):
+            cur.execute(f"SET plan_cache_mode = {mode}")
+            t0 = time.perf_counter()
+            cur.execute(f"EXECUTE bench_summary({', '.join(['%s'] * len(names))})", [params[n] for n in names])
+            cur.fetchall()
+            out[mode] = time.perf_counter() - t0
+            log(f"  summary as a prepared statement, plan_cache_mode={mode}: {_fmt(out[mode])}")
+    return (
+        "**The generic-plan trap.** psycopg prepares a statement on its 5th execution on a connection "
+        "(`prepare_threshold=5`), and PostgreSQL then switches a prepared statement to a generic plan when "
+        "that plan's estimated cost is lower, which it is here: with the window bounds unknown it expects "
+        "~5,000 attempts instead of ~550,000 and picks nested loops. The summary, 30-day window: "
+        f"custom plan {_fmt(out['force_custom_plan'])}, generic plan **{_fmt(out['force_generic_plan'])}**. "
+        "A Streamlit process runs the same statement texts over and over (the frame's queries run on every "
+        "page), so every long-running dashboard ends up there. Every other figure in this file was measured "
+        "with `plan_cache_mode=force_custom_plan` on GenLens's connections (`python -m bench "
+        "--plan-cache-mode force_custom_plan`), i.e. with the fix proposed below."
+    )
 
 
 # --- the Explorer: a keyset walk instead of computing the whole scope ----------------------------------

@@ -124,6 +124,10 @@ def read_only(db: Database) -> Iterator[Connection]:
             # Aggregates over a month of attempts spill their hashes and sorts to disk at the default
             # 4MB; 64MB took the 1M-attempt summary from 11.3 s to 4.8 s (BENCHMARKS.md, levers).
             conn.execute(text(f"SET LOCAL work_mem = '{int(db.settings.work_mem_mb)}MB'"))
+            # psycopg prepares a statement after 5 runs, and PostgreSQL may then switch it to a generic
+            # plan that guesses a window of a few thousand rows: pages took minutes at 1M attempts
+            # (bench/NOTES.md). Plan every query for its actual window.
+            conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
             yield conn
 
 
