@@ -29,6 +29,7 @@ class Settings:
     pool_size: int = 5
     pool_timeout_s: int = 10
     work_mem_mb: int = 64
+    use_facts: bool = True  # GENLENS_FACTS=0: always read generations directly (no facts table)
 
     @property
     def embedded(self) -> bool:
@@ -75,6 +76,17 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
+
+
 def validate_schema(name: str) -> str:
     """Schema names become identifiers in SQL, so only plain lower-case names pass."""
     if not SCHEMA_RE.match(name):
@@ -105,4 +117,5 @@ def load_settings() -> Settings:
         pool_size=_int("GENLENS_POOL_SIZE", 5, minimum=1),
         pool_timeout_s=_int("GENLENS_POOL_TIMEOUT_S", 10, minimum=1),
         work_mem_mb=_int("GENLENS_WORK_MEM_MB", 64, minimum=1),
+        use_facts=_flag("GENLENS_FACTS", True),
     )

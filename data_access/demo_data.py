@@ -557,6 +557,19 @@ def _drop_indexes_if_empty(cur, table: str) -> list[_Index] | None:
     return found
 
 
+def _facts_trigger(cur, table: str) -> str:
+    """"none" (no facts trigger), "owned" (we may switch it off for the load) or "kept"."""
+    cur.execute(
+        "SELECT pg_has_role(c.relowner, 'USAGE') FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+        " WHERE t.tgrelid = %s::regclass AND t.tgname = 'genlens_facts_insert' AND t.tgenabled <> 'D'",
+        (table,),
+    )
+    row = cur.fetchone()
+    if row is None:
+        return "none"
+    return "owned" if row[0] else "kept"
+
+
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -595,6 +608,7 @@ class LoadStats:
     copy_s: float = 0.0  # generating + streaming the rows (overlapped)
     generate_s: float = 0.0  # of which the main thread spent generating
     index_s: float = 0.0  # rebuilding the indexes
+    facts_s: float = 0.0  # rebuilding the facts table (data_access/facts.py)
     commit_s: float = 0.0
     total_s: float = 0.0
 
@@ -626,7 +640,12 @@ def _load(
         with raw.cursor() as cur:
             # One transaction: a failure leaves the table (and its indexes) as they were.
             cur.execute("SET LOCAL synchronous_commit = off")
-            indexes = _drop_indexes_if_empty(cur, table) if bulk else None
+            # The facts table's insert trigger would derive every loaded generation again, row set
+            # by row set: off for the COPY, then one rebuild (or, if we may not, keep the indexes).
+            facts = _facts_trigger(cur, table)
+            indexes = _drop_indexes_if_empty(cur, table) if bulk and facts != "kept" else None
+            if facts == "owned":
+                cur.execute(f"ALTER TABLE {table} DISABLE TRIGGER genlens_facts_insert")
             stats.bulk = indexes is not None
             freeze_clause = " (FREEZE)" if stats.bulk and freeze else ""
             t0 = time.perf_counter()
@@ -648,6 +667,11 @@ def _load(
                 t0 = time.perf_counter()
                 _rebuild_indexes(cur, indexes, maintenance_work_mem, parallel_workers)
                 stats.index_s = time.perf_counter() - t0
+            if facts == "owned":
+                t0 = time.perf_counter()
+                cur.execute(f'SELECT "{schema}".genlens_facts_rebuild()')
+                cur.execute(f"ALTER TABLE {table} ENABLE TRIGGER genlens_facts_insert")
+                stats.facts_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         raw.commit()
         stats.commit_s = time.perf_counter() - t0

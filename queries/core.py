@@ -8,6 +8,9 @@ cost" mean one thing everywhere.
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -84,13 +87,38 @@ ATTEMPT_COLUMNS = f"""
     {METADATA_ISSUE} AS metadata_issue"""
 
 
+# Phases of the Stage 5 pipeline that report their own tokens and duration.
+PHASES = ("metadata", "sections", "validation")
+
+# Further per-attempt values a query may ask `scoped` for, by name (the facts table stores all but
+# the prompt). Each reads the raw attempt `g` with the rules above.
+EXTRAS: dict[str, str] = {
+    **ISSUE_KINDS,
+    **{f"tok_{p}": json_number("{total_tokens," + p + "}") for p in PHASES},
+    **{f"dur_{p}": json_number("{duration_ms," + p + "}") for p in PHASES},
+    # generation_metadata.retry_count when it is a JSON object, else NULL (never raises).
+    "retry_count": (
+        "(CASE WHEN jsonb_typeof(g.generation_metadata #> '{retry_count}') = 'object'"
+        " THEN g.generation_metadata #> '{retry_count}' END)"
+    ),
+    "prompt": "g.prompt",
+}
+FACT_EXTRAS = tuple(name for name in EXTRAS if name != "prompt")
+
+
 @dataclass(frozen=True)
 class Sql:
-    """SQL text with its bound parameters; `expanding` names the list-valued ones."""
+    """SQL text with its bound parameters; `expanding` names the list-valued ones.
+
+    `signature` is the SQL for the error signature of a failed or timed-out `att` row with a
+    message (precomputed in the facts table, else the regular expressions, which need
+    `with_signatures` params).
+    """
 
     text: str
     params: dict[str, Any]
     expanding: tuple[str, ...] = ()
+    signature: str = ""
 
 
 def attempt_filter(f: Filters, alias: str = "g") -> tuple[str, dict[str, Any], tuple[str, ...]]:
@@ -114,14 +142,124 @@ def attempt_filter(f: Filters, alias: str = "g") -> tuple[str, dict[str, Any], t
     return " AND ".join(bits), params, tuple(expanding)
 
 
-def scoped(f: Filters, db: Database | None = None, *, extra_columns: str = "") -> Sql:
+# --- The facts table (data_access/facts.py) ---------------------------------------------------
+
+FACTS_TTL_S = 5.0  # how long a "the facts table is usable" answer is trusted
+_facts_seen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_facts_lock = threading.Lock()
+_FACTS_CHECK = """
+SELECT CASE WHEN to_regclass(:facts) IS NULL OR to_regclass(:broken) IS NULL THEN false
+       ELSE has_table_privilege(to_regclass(:facts), 'SELECT')
+            AND has_table_privilege(to_regclass(:broken), 'SELECT')
+            AND (SELECT count(*) FROM pg_trigger
+                 WHERE tgrelid = to_regclass(:source) AND tgname = ANY (:triggers) AND tgenabled <> 'D') = :n
+       END"""
+
+
+def facts_relation(db: Database | None = None) -> str:
+    """The facts table's name when queries may read it, else "" (read `generations` directly).
+
+    Usable when the source is the canonical table, GENLENS_FACTS is not 0, the table exists, the
+    dashboard may SELECT it and all its triggers are enabled (so it holds what `generations` holds).
+    """
+    from data_access.facts import TABLE, TRIGGERS
+
+    db = db or get_database()
+    if not db.settings.use_facts or db.relation != f'"{db.schema}".generations':
+        return ""
+    now = time.monotonic()
+    with _facts_lock:
+        seen = _facts_seen.get(db.engine)
+    if seen is not None and seen[0] > now:
+        return seen[1]
+    rel, broken = f'"{db.schema}".{TABLE}', f'"{db.schema}".{TABLE}_broken'
+    try:
+        with db.engine.connect() as conn:
+            ok = bool(
+                conn.execute(
+                    text(_FACTS_CHECK),
+                    {
+                        "facts": rel,
+                        "broken": broken,
+                        "source": db.relation,
+                        "triggers": list(TRIGGERS),
+                        "n": len(TRIGGERS),
+                    },
+                ).scalar()
+            )
+            # A trigger that could not derive some facts leaves a row here (data_access/facts.py).
+            ok = ok and not conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {broken})")).scalar()
+    except Exception:  # noqa: BLE001 - unreachable now: the page's own query reports it
+        return ""
+    value = rel if ok else ""
+    with _facts_lock:
+        _facts_seen[db.engine] = (now + FACTS_TTL_S, value)
+    return value
+
+
+def forget_facts(db: Database) -> None:
+    """Check the facts table again on the next query (after a rebuild or a bulk load)."""
+    with _facts_lock:
+        _facts_seen.pop(db.engine, None)
+
+
+FACT_ATTEMPT_COLUMNS = f"""
+    g.generation_id, g.attempt_number, g.status, g.model_used, g.story_type, g.user_id,
+    g.created_at, g.completed_at, g.error_message,
+    (g.status IN {TERMINAL}) AS terminal,
+    g.latency_ms, g.cost_usd, g.tokens, g.duration_ms, g.quality, g.metadata_issue,
+    g.error_signature AS signature_pre"""
+
+
+def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...]) -> Sql:
+    t = table(db)
+    where, params, expanding = attempt_filter(f)
+    tests = "" if f.include_tests else "AND NOT g.is_test"
+    extra = "".join(
+        f", g.{n}"
+        if n in FACT_EXTRAS
+        else f", (SELECT {EXTRAS[n]} FROM {t} g2 WHERE g2.generation_id = g.generation_id"
+        f" AND g2.attempt_number = g.attempt_number) AS {n}".replace("g.prompt", "g2.prompt")
+        for n in extras
+    )
+    in_window = f"g.scope_at >= :since AND g.scope_at < :until {tests}"
+    if where == "TRUE":
+        # Unfiltered: each generation's attempt count, final and first status are stored.
+        gen = f"""SELECT g.generation_id, g.gen_attempts AS attempts, g.final_status, g.first_status
+    FROM {facts} g WHERE {in_window} AND g.is_final"""
+    else:
+        gen = """SELECT generation_id, count(*) AS attempts,
+           (array_agg(status ORDER BY attempt_number DESC, created_at DESC))[1] AS final_status,
+           (array_agg(status ORDER BY attempt_number, created_at))[1] AS first_status
+    FROM att GROUP BY generation_id"""
+    sql = f"""
+WITH att AS (
+    SELECT {FACT_ATTEMPT_COLUMNS}{extra}
+    FROM {facts} g
+    WHERE {in_window} AND {where}
+), gen AS (
+    {gen}
+)"""
+    params.update(since=f.since, until=f.until)
+    return Sql(sql, params, expanding, "att.signature_pre")
+
+
+def scoped(f: Filters, db: Database | None = None, *, extras: tuple[str, ...] = ()) -> Sql:
     """`WITH` clause defining att (attempts in scope) and gen (generations in scope).
 
     A generation is in scope when its first attempt (lowest created_at) is in [since, until);
     then all its attempts count, retries after `until` included. Test generations are out unless
     `include_tests`. Attempt filters narrow the attempts; a generation stays if any remains.
+    `extras` names further columns of att (EXTRAS). Reads the facts table when it is usable, else
+    the raw attempts; both give the same rows.
     """
     db = db or get_database()
+    unknown = [n for n in extras if n not in EXTRAS]
+    if unknown:
+        raise ValueError(f"unknown extra column {unknown[0]!r}")
+    facts = facts_relation(db)
+    if facts:
+        return _scoped_facts(f, db, facts, extras)
     t = table(db)
     where, params, expanding = attempt_filter(f)
     tests = (
@@ -129,7 +267,7 @@ def scoped(f: Filters, db: Database | None = None, *, extra_columns: str = "") -
         if f.include_tests
         else f"AND NOT EXISTS (SELECT 1 FROM {t} g WHERE g.generation_id = c.generation_id AND {IS_TEST})"
     )
-    extra = f",{extra_columns}" if extra_columns else ""
+    extra = "".join(f", {EXTRAS[n]} AS {n}" for n in extras)
     sql = f"""
 WITH cand AS (
     SELECT DISTINCT generation_id FROM {t} WHERE created_at >= :since AND created_at < :until
@@ -148,7 +286,7 @@ WITH cand AS (
     FROM att GROUP BY generation_id
 )"""
     params.update(since=f.since, until=f.until)
-    return Sql(sql, params, expanding)
+    return Sql(sql, params, expanding, SIGNATURE)
 
 
 def with_signatures(params: dict[str, Any]) -> dict[str, Any]:

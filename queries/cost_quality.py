@@ -17,11 +17,10 @@ from typing import Any, BinaryIO
 import pandas as pd
 
 from data_access.engine import Database
-from queries.core import Sql, fetch, json_number, scoped, streaming
+from queries.core import PHASES, Sql, fetch, scoped, streaming
 from queries.csv_format import csv_lines
 from queries.filters import Filters
 
-PHASES = ("metadata", "sections", "validation")
 HISTOGRAM_BINS = 20
 
 
@@ -127,11 +126,7 @@ def phase_usage(f: Filters, per_model: bool = False, db: Database | None = None)
     (per attempt reporting that phase), attempts_with_duration, total_duration_ms, avg_duration_ms
     (ms). Phases no attempt reports are left out.
     """
-    extra = ",".join(
-        f" {json_number('{total_tokens,' + p + '}')} AS tok_{p}, {json_number('{duration_ms,' + p + '}')} AS dur_{p}"
-        for p in PHASES
-    )
-    s = scoped(f, db, extra_columns=extra)
+    s = scoped(f, db, extras=tuple(f"{k}_{p}" for p in PHASES for k in ("tok", "dur")))
     values = ", ".join(f"({i}, '{p}', att.tok_{p}, att.dur_{p})" for i, p in enumerate(PHASES))
     model_col, model_group = ("att.model_used, ", ", att.model_used") if per_model else ("", "")
     sql = (

@@ -22,8 +22,7 @@ def metadata_issue_kinds(f, db: Database | None = None) -> pd.DataFrame:
     Grain: attempts of the generations in scope. An attempt can show up under several kinds;
     `metadata_issues` in the summary counts it once.
     """
-    cols = ",\n    ".join(f"{expr} AS {name}" for name, expr in ISSUE_KINDS.items())
-    s = scoped(f, db, extra_columns=cols)
+    s = scoped(f, db, extras=tuple(ISSUE_KINDS))
     sums = ",\n    ".join(f"count(*) FILTER (WHERE {name}) AS {name}" for name in ISSUE_KINDS)
     df = fetch(s.text + f"\nSELECT {sums} FROM att", s.params, s.expanding, db)
     row = df.iloc[0]

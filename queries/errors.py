@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from data_access.engine import Database, get_database
-from queries.core import IS_TEST, SIGNATURE, fetch, scoped, table, with_signatures
+from queries.core import IS_TEST, facts_relation, fetch, scoped, table, with_signatures
 from queries.filters import Filters
 from queries.signatures import signature_sql
 
@@ -61,7 +61,7 @@ def signature_trends(f: Filters, limit: int = TREND_SIGNATURES, db: Database | N
         s.text
         + f"""
 , e AS (
-    SELECT {SIGNATURE} AS error_signature, {DAY} AS day FROM att WHERE {SIGNED}
+    SELECT {s.signature} AS error_signature, {DAY} AS day FROM att WHERE {SIGNED}
 ), top AS (
     SELECT error_signature, count(*) AS n FROM e GROUP BY 1 ORDER BY n DESC, error_signature LIMIT :limit
 ), days AS (
@@ -101,7 +101,7 @@ def signature_attempts(
 SELECT CAST(generation_id AS text) AS generation_id, attempt_number, status, model_used, created_at, latency_ms,
        error_message
 FROM att
-WHERE {SIGNED} AND {SIGNATURE} = :signature
+WHERE {SIGNED} AND {s.signature} = :signature
 ORDER BY created_at DESC, generation_id DESC, attempt_number DESC
 LIMIT :limit"""
     )
@@ -124,7 +124,7 @@ def failure_share(f: Filters, top: int = SHARE_SIGNATURES, db: Database | None =
         s.text
         + f"""
 , fl AS (
-    SELECT CASE WHEN att.error_message IS NOT NULL THEN {SIGNATURE} END AS error_signature, {DAY} AS day
+    SELECT CASE WHEN att.error_message IS NOT NULL THEN {s.signature} END AS error_signature, {DAY} AS day
     FROM att WHERE att.status IN {FAILED}
 ), ranked AS (
     SELECT error_signature, row_number() OVER (ORDER BY count(*) DESC, error_signature) AS rank
@@ -174,25 +174,34 @@ def new_signatures(f: Filters, db: Database | None = None) -> pd.DataFrame:
     db = db or get_database()
     t = table(db)
     s = scoped(f, db)
-    tests = (
-        ""
-        if f.include_tests
-        else f"AND NOT EXISTS (SELECT 1 FROM {t} g WHERE g.generation_id = x.generation_id AND {IS_TEST})"
-    )
+    facts = facts_relation(db)
+    if facts:
+        tests = "" if f.include_tests else "AND NOT x.is_test"
+        ever = f"""SELECT x.error_signature, min(x.created_at) AS first_seen_ever
+    FROM {facts} x
+    WHERE x.error_signature IN (SELECT error_signature FROM ws) AND x.created_at < :until {tests}
+    GROUP BY 1"""
+    else:
+        tests = (
+            ""
+            if f.include_tests
+            else f"AND NOT EXISTS (SELECT 1 FROM {t} g WHERE g.generation_id = x.generation_id AND {IS_TEST})"
+        )
+        ever = f"""SELECT {signature_sql("x.error_message")} AS error_signature, min(x.created_at) AS first_seen_ever
+    FROM {t} x
+    WHERE x.status IN {FAILED} AND x.error_message IS NOT NULL AND x.created_at < :until {tests}
+    GROUP BY 1"""
     sql = (
         s.text
         + f"""
 , w AS (
-    SELECT {SIGNATURE} AS error_signature, att.generation_id, att.model_used FROM att WHERE {SIGNED}
+    SELECT {s.signature} AS error_signature, att.generation_id, att.model_used FROM att WHERE {SIGNED}
 ), ws AS (
     SELECT error_signature, count(*) AS occurrences, count(DISTINCT generation_id) AS generations,
            string_agg(DISTINCT model_used, ';' ORDER BY model_used) AS models
     FROM w GROUP BY error_signature
 ), ever AS (
-    SELECT {signature_sql("x.error_message")} AS error_signature, min(x.created_at) AS first_seen_ever
-    FROM {t} x
-    WHERE x.status IN {FAILED} AND x.error_message IS NOT NULL AND x.created_at < :until {tests}
-    GROUP BY 1
+    {ever}
 )
 SELECT ws.error_signature, ever.first_seen_ever, ws.occurrences, ws.generations, ws.models
 FROM ws JOIN ever ON ever.error_signature = ws.error_signature

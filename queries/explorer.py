@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 import pandas as pd
 
 from data_access.engine import Database
-from queries.core import SIGNATURE, Sql, fetch, scoped, streaming, with_signatures
+from queries.core import Sql, fetch, scoped, streaming, with_signatures
 from queries.csv_format import csv_lines
 from queries.filters import STATUSES, FilterError, Filters
 from queries.reports import COLUMNS as REPORT_COLUMNS
@@ -96,7 +96,7 @@ def _key_expr(q: ExplorerQuery) -> str:
 
 def _base(f: Filters, q: ExplorerQuery, db: Database | None) -> tuple[str, dict[str, Any], tuple[str, ...], str]:
     """(WITH ... x, params, expanding, WHERE over x) for the filtered attempts."""
-    s = scoped(f, db, extra_columns=" g.prompt AS prompt")
+    s = scoped(f, db, extras=("prompt",))
     sql = (
         s.text
         + f"""
@@ -104,7 +104,7 @@ def _base(f: Filters, q: ExplorerQuery, db: Database | None) -> tuple[str, dict[
     SELECT att.generation_id, att.attempt_number, att.status, att.model_used, att.story_type, att.user_id,
            att.created_at, att.completed_at, att.latency_ms, CAST(att.cost_usd AS float8) AS cost_usd,
            CAST(att.tokens AS bigint) AS tokens, CAST(att.quality AS float8) AS quality, att.error_message,
-           CASE WHEN att.status IN ('failed', 'timeout') AND att.error_message IS NOT NULL THEN {SIGNATURE} END
+           CASE WHEN att.status IN ('failed', 'timeout') AND att.error_message IS NOT NULL THEN {s.signature} END
                AS error_signature,
            att.metadata_issue, att.prompt
     FROM att

@@ -201,13 +201,6 @@ ORDER BY is_total DESC, lost_cost_usd DESC, model_used"""
     return fetch(sql, s.params, s.expanding, db)
 
 
-# generation_metadata.retry_count when it is a JSON object, else NULL (never raises).
-_RETRY_COUNT = (
-    "(CASE WHEN jsonb_typeof(g.generation_metadata #> '{retry_count}') = 'object'"
-    " THEN g.generation_metadata #> '{retry_count}' END) AS retry_count"
-)
-
-
 def phase_retries(f: Filters, db: Database | None = None) -> pd.DataFrame:
     """Retries inside the pipeline, per phase, from generation_metadata.retry_count.
 
@@ -218,7 +211,7 @@ def phase_retries(f: Filters, db: Database | None = None) -> pd.DataFrame:
     with a known value), attempts_with_retries (value > 0), retries (sum, count),
     retries_per_attempt (retries / attempts_reporting).
     """
-    s = scoped(f, db, extra_columns=_RETRY_COUNT)
+    s = scoped(f, db, extras=("retry_count",))
     number = json_number("{}", meta="k.value")
     element = json_number("{}", meta="e.value")
     sql = (

@@ -36,8 +36,7 @@ def test_kinds_are_the_ones_of_metrics_md():
 
 
 def attempt_values(f: Filters) -> dict[tuple[int, int], tuple]:
-    kinds = ", ".join(f"{expr} AS {k}" for k, expr in ISSUE_KINDS.items())
-    s = scoped(f, extra_columns=kinds)
+    s = scoped(f, extras=tuple(ISSUE_KINDS))
     sql = (
         s.text
         + f"""
@@ -112,8 +111,7 @@ def test_each_malformed_kind_reads_as_null_and_is_its_kind(handmade_db):
 
 def test_metadata_issues_counted_by_kind(handmade_db):
     f = Filters(since=handmade.SINCE, until=handmade.UNTIL)
-    kinds = ", ".join(f"{expr} AS {k}" for k, expr in ISSUE_KINDS.items())
-    s = scoped(f, extra_columns=kinds)
+    s = scoped(f, extras=tuple(ISSUE_KINDS))
     counts = ", ".join(f"count(*) FILTER (WHERE {k}) AS {k}" for k in KINDS)
     df = fetch(s.text + f"SELECT {counts}, count(*) FILTER (WHERE metadata_issue) AS total FROM att", s.params)
     assert df.iloc[0].to_dict() == {

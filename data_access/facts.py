@@ -1,0 +1,259 @@
+"""The attempt facts table: every attempt's typed values of METRICS.md, read from JSONB once.
+
+`genlens_facts` holds one row per attempt of the canonical `generations` table with what every
+query needs already computed: the generation's scope time (its first attempt's created_at), whether
+it is a test generation, its attempt count and final and first status, the attempt's latency, cost,
+tokens, duration, quality, metadata-issue kinds, phase values and error signature. Pages then read
+a narrow, typed table instead of parsing JSONB and grouping all attempts of every candidate
+generation on each query (BENCHMARKS.md has the before and after).
+
+It is kept current by statement-level triggers on `generations` (insert, update, delete, truncate):
+the rows of every generation a statement touched are derived again, with the same SQL as the full
+build, so the facts are never stale and reports stay exact. `python -m data_access.refresh`
+rebuilds them from scratch. Queries use the table only while its triggers are enabled and the
+dashboard may read it; otherwise they read `generations` directly (`queries.core.scoped`).
+
+The SQL is generated here from `queries.core`'s definitions, so the facts and the raw queries
+cannot disagree; `supabase/migrations/20260104000000_genlens_facts.sql` is this module's output
+(`python -m data_access.facts > that file`; a test checks that it is current).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from queries import core
+from queries.signatures import PARAMS as SIGNATURE_PARAMS
+from queries.signatures import signature_sql
+
+TABLE = "genlens_facts"
+TRIGGERS = ("genlens_facts_insert", "genlens_facts_update", "genlens_facts_delete", "genlens_facts_truncate")
+# Advisory-lock buckets: concurrent writers of one generation serialise; a statement takes at most
+# this many locks, whatever its size (max_locks_per_transaction is 64 by default).
+LOCK_BUCKETS = 64
+LOCK_SPACE = 461_2026  # first key of pg_advisory_xact_lock(int, int): GenLens facts
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _signature_literal(column: str) -> str:
+    """signature_sql with its patterns as literals (a function body cannot take bound parameters)."""
+    sql = signature_sql(column)
+    for name, pattern in sorted(SIGNATURE_PARAMS.items(), key=lambda kv: -len(kv[0])):
+        sql = sql.replace(f":{name}", _literal(pattern))
+    return sql
+
+
+# (column, type, expression over the raw attempt `g`) in table order. The window names: w (the
+# generation), wd (its attempts, last first), wa (first first).
+COLUMNS: list[tuple[str, str, str]] = [
+    ("generation_id", "uuid NOT NULL", "g.generation_id"),
+    ("attempt_number", "integer NOT NULL", "g.attempt_number"),
+    ("scope_at", "timestamptz NOT NULL", "min(g.created_at) OVER w"),
+    ("is_test", "boolean NOT NULL", f"COALESCE(bool_or({core.IS_TEST}) OVER w, false)"),
+    ("gen_attempts", "integer NOT NULL", "CAST(count(*) OVER w AS integer)"),
+    ("final_status", "text", "first_value(g.status) OVER wd"),
+    ("first_status", "text", "first_value(g.status) OVER wa"),
+    ("is_final", "boolean NOT NULL", "(row_number() OVER wd = 1)"),
+    ("status", "text", "g.status"),
+    ("model_used", "text", "g.model_used"),
+    ("story_type", "text", "g.story_type"),
+    ("user_id", "uuid", "g.user_id"),
+    ("created_at", "timestamptz NOT NULL", "g.created_at"),
+    ("completed_at", "timestamptz", "g.completed_at"),
+    ("error_message", "text", "g.error_message"),
+    (
+        "error_signature",
+        "text",
+        f"(CASE WHEN g.status IN ('failed', 'timeout') AND g.error_message IS NOT NULL"
+        f" THEN {_signature_literal('g.error_message')} END)",
+    ),
+    ("latency_ms", "float8", core.LATENCY),
+    ("cost_usd", "numeric", core.COST),
+    ("tokens", "numeric", core.TOKENS),
+    ("duration_ms", "numeric", core.DURATION),
+    ("quality", "numeric", core.QUALITY),
+    ("metadata_issue", "boolean", core.METADATA_ISSUE),
+] + [
+    (name, "numeric" if name[:4] in ("tok_", "dur_") else "jsonb" if name == "retry_count" else "boolean", expr)
+    for name, expr in core.EXTRAS.items()
+    if name in core.FACT_EXTRAS
+]
+
+NAMES = [c[0] for c in COLUMNS]
+
+
+def derive_sql(where: str) -> str:
+    """SELECT of the facts rows of the attempts of `generations g` matching `where`."""
+    select = ",\n       ".join(f"{expr} AS {name}" for name, _, expr in COLUMNS)
+    return f"""SELECT {select}
+FROM generations g
+WHERE {where}
+WINDOW w AS (PARTITION BY g.generation_id),
+       wd AS (PARTITION BY g.generation_id ORDER BY g.attempt_number DESC, g.created_at DESC),
+       wa AS (PARTITION BY g.generation_id ORDER BY g.attempt_number, g.created_at)"""
+
+
+CANONICAL_KEY = """
+    EXISTS (SELECT 1 FROM pg_index i
+            WHERE i.indrelid = 'generations'::regclass AND i.indisunique AND i.indpred IS NULL
+              AND i.indnkeyatts = 2
+              AND (SELECT array_agg(a.attname ORDER BY a.attname) FROM pg_attribute a
+                   WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey))
+                  = ARRAY['attempt_number', 'generation_id']::name[])
+    AND (SELECT bool_and(a.attnotnull) FROM pg_attribute a WHERE a.attrelid = 'generations'::regclass
+         AND a.attname IN ('generation_id', 'attempt_number', 'created_at')) IS TRUE"""
+
+
+def _ddl(sql: str) -> str:
+    """One statement run by EXECUTE inside the migration's DO block."""
+    return "    EXECUTE $ddl$" + sql.strip() + "$ddl$;\n"
+
+
+def migration_sql() -> str:
+    """The migration: table, indexes, sync functions, triggers and the first build. Idempotent.
+
+    Installs nothing when `generations` lacks the canonical key (a team's own looser table): the
+    triggers must never make a write to it fail, and pages then read it directly.
+    """
+    columns = ",\n    ".join(f"{name} {typ}" for name, typ, _ in COLUMNS)
+    names = ", ".join(NAMES)
+    body = [
+        _ddl(f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
+    {columns},
+    PRIMARY KEY (generation_id, attempt_number)
+)"""),
+        _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_scope ON {TABLE} (scope_at)"),
+        _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_created ON {TABLE} (created_at, generation_id, attempt_number)"),
+        _ddl(
+            f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_signature ON {TABLE} (error_signature, created_at)"
+            " WHERE error_signature IS NOT NULL"
+        ),
+        _ddl(
+            f"COMMENT ON TABLE {TABLE} IS 'GenLens: one row per generations attempt with typed metric values; "
+            "kept current by triggers on generations.'"
+        ),
+        # A row here means a trigger could not derive some facts: pages read generations directly
+        # until `python -m data_access.refresh` rebuilds the table (which empties this one).
+        _ddl(f"CREATE TABLE IF NOT EXISTS {TABLE}_broken (at timestamptz NOT NULL DEFAULT now(), reason text)"),
+        # Derived data of every attempt: not for the API roles Supabase grants new tables to.
+        _ddl(f"REVOKE ALL ON {TABLE}, {TABLE}_broken FROM PUBLIC"),
+        f"""    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
+    {_ddl(f"REVOKE ALL ON {TABLE}, {TABLE}_broken FROM anon").rstrip()}
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
+    {_ddl(f"REVOKE ALL ON {TABLE}, {TABLE}_broken FROM authenticated").rstrip()}
+    END IF;
+""",
+        # Derive again the facts of the given generations from what `generations` holds now.
+        # Concurrent writers of one generation wait for each other (advisory locks by bucket,
+        # taken in order) and each statement below sees what they committed. Never fails the write:
+        # an error marks the table broken instead.
+        _ddl(f"""
+CREATE OR REPLACE FUNCTION genlens_facts_sync(ids uuid[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+BEGIN
+    IF ids IS NULL OR cardinality(ids) = 0 THEN
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock({LOCK_SPACE}, b)
+    FROM (SELECT DISTINCT abs(hashtext(CAST(i AS text))) % {LOCK_BUCKETS} AS b FROM unnest(ids) AS i) AS buckets
+    ORDER BY b;
+    BEGIN
+        DELETE FROM {TABLE} WHERE generation_id = ANY (ids);
+        INSERT INTO {TABLE} ({names})
+{derive_sql("g.generation_id = ANY (ids)")};
+    EXCEPTION WHEN OTHERS THEN
+        INSERT INTO {TABLE}_broken (reason) VALUES (left(SQLERRM, 500));
+    END;
+END
+$fn$"""),
+        _ddl(f"""
+CREATE OR REPLACE FUNCTION genlens_facts_rebuild() RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+DECLARE
+    n bigint;
+BEGIN
+    LOCK TABLE generations IN SHARE MODE;
+    TRUNCATE {TABLE};
+    INSERT INTO {TABLE} ({names})
+{derive_sql("TRUE")};
+    GET DIAGNOSTICS n = ROW_COUNT;
+    DELETE FROM {TABLE}_broken;
+    ANALYZE {TABLE};
+    RETURN n;
+END
+$fn$"""),
+        _ddl(f"""
+CREATE OR REPLACE FUNCTION genlens_facts_on_truncate() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+BEGIN
+    TRUNCATE {TABLE};
+    RETURN NULL;
+END
+$fn$"""),
+        _ddl("DROP TRIGGER IF EXISTS genlens_facts_truncate ON generations"),
+        _ddl(
+            "CREATE TRIGGER genlens_facts_truncate AFTER TRUNCATE ON generations"
+            " FOR EACH STATEMENT EXECUTE FUNCTION genlens_facts_on_truncate()"
+        ),
+    ]
+    for event, refs, ids in (
+        ("insert", "REFERENCING NEW TABLE AS new_rows", "SELECT generation_id FROM new_rows"),
+        (
+            "update",
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            "SELECT generation_id FROM old_rows UNION SELECT generation_id FROM new_rows",
+        ),
+        ("delete", "REFERENCING OLD TABLE AS old_rows", "SELECT generation_id FROM old_rows"),
+    ):
+        body.append(
+            _ddl(f"""
+CREATE OR REPLACE FUNCTION genlens_facts_on_{event}() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+BEGIN
+    PERFORM genlens_facts_sync(ARRAY(SELECT DISTINCT generation_id FROM ({ids}) AS t));
+    RETURN NULL;
+END
+$fn$""")
+        )
+        body.append(_ddl(f"DROP TRIGGER IF EXISTS genlens_facts_{event} ON generations"))
+        body.append(
+            _ddl(
+                f"CREATE TRIGGER genlens_facts_{event} AFTER {event.upper()} ON generations"
+                f" {refs} FOR EACH STATEMENT EXECUTE FUNCTION genlens_facts_on_{event}()"
+            )
+        )
+    body.append("    PERFORM genlens_facts_rebuild();\n")
+    return f"""-- GenLens: the attempt facts table (generated by `python -m data_access.facts`; do not edit).
+--
+-- One row per attempt of `generations` with the typed values of METRICS.md read from
+-- generation_metadata once, plus the generation's scope time, test flag, attempt count and final
+-- and first status. Statement-level triggers keep it current on every insert, update, delete and
+-- truncate of `generations`; `python -m data_access.refresh` rebuilds it. The dashboard reads it
+-- while the triggers are enabled, else it reads `generations` directly (same numbers, slower).
+-- Nothing is installed when `generations` has no primary key (generation_id, attempt_number) and
+-- NOT NULL created_at: the triggers must never make a write fail.
+-- Unqualified names: runs with search_path set to GENLENS_SCHEMA (or public for supabase db push).
+
+DO $genlens$
+BEGIN
+    IF NOT ({CANONICAL_KEY.strip()}) THEN
+        RAISE NOTICE 'GenLens facts table not created: generations lacks its primary key (generation_id, attempt_number) or NOT NULL created_at; pages read generations directly';
+        RETURN;
+    END IF;
+{"".join(body)}END
+$genlens$;
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    sys.stdout.write(migration_sql())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,349 @@
+"""The facts table (data_access/facts.py): same numbers as the raw attempts, kept current by its
+triggers on every kind of write, never failing a write, and left aside whenever it is not usable."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, text
+
+from data_access import facts as facts_mod
+from queries import cost_quality, errors, explorer, reliability, reports
+from queries.core import facts_relation, forget_facts
+from queries.filters import Filters
+from tests.conftest import DEMO_END, ROOT
+
+DEMO_WINDOW = Filters(since=DEMO_END - timedelta(days=30), until=DEMO_END)
+WIDE = Filters(since=datetime(2020, 1, 1, tzinfo=UTC), until=datetime(2030, 1, 1, tzinfo=UTC))
+
+
+def _queries(f: Filters) -> dict[str, object]:
+    """Every query a page or report runs over the scope, by name -> a callable returning a frame."""
+    out: dict[str, object] = {f"report:{name}": (lambda n=name: reports.fetch_report(n, f)) for name in reports.COLUMNS}
+    out |= {
+        "errors.failure_summary": lambda: errors.failure_summary(f),
+        "errors.signature_trends": lambda: errors.signature_trends(f),
+        "errors.failure_share": lambda: errors.failure_share(f),
+        "errors.new_signatures": lambda: errors.new_signatures(f),
+        "reliability.rates_over_time": lambda: reliability.rates_over_time(f),
+        "reliability.rates_by_model": lambda: reliability.rates_by(f, "model_used"),
+        "reliability.rates_by_type": lambda: reliability.rates_by(f, "story_type"),
+        "reliability.failed_attempt_cost": lambda: reliability.failed_attempt_cost(f),
+        "reliability.phase_retries": lambda: reliability.phase_retries(f),
+        # age_minutes moves with now(); the rows are what must agree
+        "reliability.stale_pending": lambda: reliability.stale_pending(f, minutes=1).drop(columns="age_minutes"),
+        "cost.by_model": lambda: cost_quality.by_model(f),
+        "cost.by_day": lambda: cost_quality.cost_by_day(f),
+        "cost.by_story_type": lambda: cost_quality.cost_by_story_type(f),
+        "cost.phase_usage": lambda: cost_quality.phase_usage(f, per_model=True),
+        "cost.quality_histogram": lambda: cost_quality.quality_histogram(f),
+        "cost.outlier_counts": lambda: pd.DataFrame([cost_quality.outlier_counts(f, cost_quality.Thresholds())]),
+        "explorer.count": lambda: pd.DataFrame([{"n": explorer.explorer_count(f, explorer.ExplorerQuery())}]),
+        "explorer.page": lambda: explorer.explorer_page(f, explorer.ExplorerQuery(), limit=40).rows,
+        "explorer.page_by_cost": lambda: explorer.explorer_page(
+            f, explorer.ExplorerQuery(sort="cost_usd", descending=False), limit=40
+        ).rows,
+        "explorer.search": lambda: explorer.explorer_page(f, explorer.ExplorerQuery(text="a"), limit=40).rows,
+    }
+    return out
+
+
+def _both_ways(db, monkeypatch, f: Filters) -> tuple[dict, dict]:
+    assert facts_relation(db), "the facts table should be in use here"
+    with_facts = {name: fn() for name, fn in _queries(f).items()}
+    monkeypatch.setenv("GENLENS_FACTS", "0")
+    from data_access.engine import get_database
+
+    get_database().engine.dispose()
+    get_database.cache_clear()
+    raw_db = get_database()
+    assert facts_relation(raw_db) == ""
+    raw = {name: fn() for name, fn in _queries(f).items()}
+    return with_facts, raw
+
+
+def _same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        left, right = a[name], b[name]
+        assert list(left.columns) == list(right.columns), name
+        assert len(left) == len(right), name
+        pd.testing.assert_frame_equal(
+            left.reset_index(drop=True), right.reset_index(drop=True), check_dtype=False, obj=name, rtol=1e-12
+        )
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {},
+        {"include_tests": True},
+        {"models": ("openai/gpt-4o-mini", "deepseek/deepseek-chat")},
+        {"statuses": ("failed", "timeout")},
+        {"types": ("hero",)},
+    ],
+    ids=["plain", "tests", "model", "status", "type"],
+)
+def test_every_query_gives_the_raw_numbers_on_demo_data(demo_db, monkeypatch, variant):
+    f = replace(DEMO_WINDOW, **variant)
+    with_facts, raw = _both_ways(demo_db, monkeypatch, f)
+    assert len(with_facts["report:attempts"]) > 100
+    _same(with_facts, raw)
+
+
+def test_every_query_gives_the_raw_numbers_on_handmade_data(handmade_db, monkeypatch):
+    with_facts, raw = _both_ways(handmade_db, monkeypatch, WIDE)
+    _same(with_facts, raw)
+
+
+def test_loose_table_gets_no_facts_and_writes_still_work(hostile_db, admin_engine):
+    """A team's table without the canonical key: nothing installed, pages read it directly."""
+    assert facts_relation(hostile_db) == ""
+    with admin_engine.connect() as conn:
+        assert conn.execute(text("SELECT to_regclass('hostile.genlens_facts')")).scalar() is None
+    assert reports.summary(WIDE)["attempts"] > 0
+
+
+# --- triggers: every kind of write ----------------------------------------------------------
+
+
+@pytest.fixture
+def scratch(pg_url, use_schema, admin_engine):
+    """A fresh migrated schema `facts_scratch` (no rows), with GenLens pointed at it."""
+    from data_access.migrate import apply_migrations
+
+    with admin_engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS facts_scratch CASCADE"))
+    apply_migrations(admin_engine, "facts_scratch")
+    from tests import conftest
+
+    conftest._loaded.add("facts_scratch")
+    db = use_schema("facts_scratch")
+    yield db
+    with admin_engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS facts_scratch CASCADE"))
+    conftest._loaded.discard("facts_scratch")
+
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+GID = "11111111-1111-4111-8111-111111111111"
+USER = "22222222-2222-4222-8222-222222222222"
+
+
+def _insert(conn, gid: str, n: int, status: str, at: datetime, meta: str | None = '{"cost_usd": 0.01}') -> None:
+    conn.execute(
+        text(
+            "INSERT INTO facts_scratch.generations (generation_id, attempt_number, status, model_used, prompt,"
+            " user_id, error_message, generation_metadata, created_at, completed_at)"
+            " VALUES (:g, :n, :s, 'm', 'p', :u, :e, CAST(:meta AS jsonb), :at, :done)"
+        ),
+        {
+            "g": gid,
+            "n": n,
+            "s": status,
+            "u": USER,
+            "e": "boom 42" if status == "failed" else None,
+            "meta": meta,
+            "at": at,
+            "done": None if status == "pending" else at + timedelta(seconds=3),
+        },
+    )
+
+
+def _fact(admin_engine, gid: str = GID) -> list[dict]:
+    with admin_engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT attempt_number, scope_at, gen_attempts, final_status, first_status, is_final, is_test,"
+                " status, latency_ms, CAST(cost_usd AS float8) AS cost_usd, error_signature"
+                " FROM facts_scratch.genlens_facts WHERE generation_id = :g ORDER BY attempt_number"
+            ),
+            {"g": gid},
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def test_triggers_follow_inserts_updates_deletes_and_truncate(scratch, admin_engine):
+    assert facts_relation(scratch)
+    f = Filters(since=T0 - timedelta(days=1), until=T0 + timedelta(days=1))
+    with admin_engine.begin() as conn:
+        _insert(conn, GID, 1, "failed", T0)
+    (a1,) = _fact(admin_engine)
+    assert (a1["gen_attempts"], a1["final_status"], a1["first_status"], a1["is_final"]) == (1, "failed", "failed", True)
+    assert a1["error_signature"] == "boom <n>" and a1["latency_ms"] == pytest.approx(3000)
+
+    # a retry: the generation's final status and attempt count change on both rows
+    with admin_engine.begin() as conn:
+        _insert(conn, GID, 2, "pending", T0 + timedelta(minutes=1))
+    a1, a2 = _fact(admin_engine)
+    assert (a1["gen_attempts"], a1["final_status"], a1["is_final"]) == (2, "pending", False)
+    assert (a2["final_status"], a2["is_final"], a2["latency_ms"]) == ("pending", True, None)
+    assert reports.summary(f)["pending_attempts"] == 1
+
+    # the pending attempt finishes (an UPDATE)
+    with admin_engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE facts_scratch.generations SET status = 'success', completed_at = created_at + interval '2 s'"
+                " WHERE generation_id = :g AND attempt_number = 2"
+            ),
+            {"g": GID},
+        )
+    a1, a2 = _fact(admin_engine)
+    assert (a1["final_status"], a2["status"], a2["latency_ms"]) == ("success", "success", pytest.approx(2000))
+    s = reports.summary(f)
+    assert (s["success_rate"], s["recovered_by_retry"], s["pending_attempts"]) == (1.0, 1, 0)
+
+    # metadata marks it a test generation: the whole generation leaves the default scope
+    with admin_engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE facts_scratch.generations SET generation_metadata = '{\"test_run_id\": \"t1\"}'"
+                " WHERE generation_id = :g AND attempt_number = 2"
+            ),
+            {"g": GID},
+        )
+    assert all(r["is_test"] for r in _fact(admin_engine))
+    assert reports.summary(f)["generations"] == 0
+
+    # a key change moves the rows (UPDATE of generation_id)
+    other = "33333333-3333-4333-8333-333333333333"
+    with admin_engine.begin() as conn:
+        conn.execute(
+            text("UPDATE facts_scratch.generations SET generation_id = :o WHERE generation_id = :g AND attempt_number = 1"),
+            {"g": GID, "o": other},
+        )
+    (a2,) = _fact(admin_engine)
+    (o1,) = _fact(admin_engine, other)
+    assert (a2["gen_attempts"], a2["scope_at"]) == (1, T0 + timedelta(minutes=1))
+    assert (o1["gen_attempts"], o1["final_status"], o1["is_test"]) == (1, "failed", False)
+
+    with admin_engine.begin() as conn:
+        conn.execute(text("DELETE FROM facts_scratch.generations WHERE generation_id = :g"), {"g": GID})
+    assert _fact(admin_engine) == []
+    with admin_engine.begin() as conn:
+        conn.execute(text("TRUNCATE facts_scratch.generations"))
+    assert _fact(admin_engine, other) == []
+    assert facts_relation(scratch)
+
+
+def test_concurrent_writers_of_one_generation_leave_consistent_facts(scratch, pg_url, admin_engine):
+    """B adds attempt 2 while A's attempt 1 is not committed yet: after both, both rows know both."""
+    import time
+
+    engine = create_engine(pg_url, pool_size=2)
+    a_inserted = threading.Event()
+    errors_seen: list[BaseException] = []
+
+    def a() -> None:
+        try:
+            with engine.begin() as conn:
+                _insert(conn, GID, 1, "failed", T0 + timedelta(minutes=1))
+                a_inserted.set()
+                time.sleep(1.0)  # B's insert runs (and waits for this generation) meanwhile
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors_seen.append(exc)
+
+    def b() -> None:
+        try:
+            a_inserted.wait(10)
+            with engine.begin() as conn:
+                _insert(conn, GID, 2, "success", T0 + timedelta(minutes=2))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors_seen.append(exc)
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    engine.dispose()
+    assert not errors_seen
+    rows = _fact(admin_engine)
+    assert [r["attempt_number"] for r in rows] == [1, 2]
+    assert {(r["gen_attempts"], r["final_status"], r["first_status"]) for r in rows} == {(2, "success", "failed")}
+
+
+def test_a_failing_derivation_never_fails_the_write(scratch, admin_engine):
+    """Sabotaged facts table: the write to generations succeeds, pages fall back to the raw table."""
+    with admin_engine.begin() as conn:
+        conn.execute(text("ALTER TABLE facts_scratch.genlens_facts ADD CONSTRAINT no_failed CHECK (status <> 'failed')"))
+    with admin_engine.begin() as conn:
+        _insert(conn, GID, 1, "failed", T0)
+    with admin_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM facts_scratch.generations")).scalar() == 1
+        reason = conn.execute(text("SELECT reason FROM facts_scratch.genlens_facts_broken")).scalar()
+    assert "no_failed" in reason
+    forget_facts(scratch)
+    assert facts_relation(scratch) == ""
+    f = Filters(since=T0 - timedelta(days=1), until=T0 + timedelta(days=1))
+    assert reports.summary(f)["attempts"] == 1  # read from generations
+    with admin_engine.begin() as conn:
+        conn.execute(text("ALTER TABLE facts_scratch.genlens_facts DROP CONSTRAINT no_failed"))
+    from data_access import refresh
+
+    assert refresh.main([]) == 0  # rebuilds and clears the mark
+    assert facts_relation(scratch)
+    assert reports.summary(f)["attempts"] == 1
+
+
+def test_disabled_triggers_mean_raw_reads_until_refresh(scratch, admin_engine, capsys):
+    from data_access import demo_data, refresh
+
+    demo_data.load(admin_engine, "facts_scratch", 200, days=5, seed=3, end=T0)
+    assert facts_relation(scratch)
+    with admin_engine.connect() as conn:
+        n_raw = conn.execute(text("SELECT count(*) FROM facts_scratch.generations")).scalar()
+        n_facts = conn.execute(text("SELECT count(*) FROM facts_scratch.genlens_facts")).scalar()
+    assert n_raw == n_facts > 200  # the bulk load rebuilt the facts and switched its trigger back on
+
+    with admin_engine.begin() as conn:
+        conn.execute(text("ALTER TABLE facts_scratch.generations DISABLE TRIGGER genlens_facts_insert"))
+        _insert(conn, GID, 1, "success", T0 - timedelta(hours=1))
+    forget_facts(scratch)
+    assert facts_relation(scratch) == ""
+    f = Filters(since=T0 - timedelta(days=10), until=T0 + timedelta(days=1))
+    raw_summary = reports.summary(f)
+    assert refresh.main(["--check"]) == 0
+    assert "triggers are off" in capsys.readouterr().out
+
+    assert refresh.main([]) == 0
+    out = capsys.readouterr().out
+    assert f"rebuilt genlens_facts: {n_raw + 1:,} attempts" in out and "pages read genlens_facts" in out
+    assert facts_relation(scratch)
+    assert reports.summary(f) == raw_summary
+
+
+def test_a_reader_without_select_on_facts_reads_generations(scratch, admin_engine, pg_url):
+    from sqlalchemy import make_url
+
+    from data_access.engine import Database, build_engine
+
+    with admin_engine.begin() as conn:
+        conn.execute(text("DROP ROLE IF EXISTS facts_reader"))
+        conn.execute(text("CREATE ROLE facts_reader LOGIN PASSWORD 'r'"))
+        conn.execute(text("GRANT USAGE ON SCHEMA facts_scratch TO facts_reader"))
+        conn.execute(text("GRANT SELECT ON facts_scratch.generations TO facts_reader"))
+        conn.execute(text("ALTER TABLE facts_scratch.generations DISABLE ROW LEVEL SECURITY"))
+        _insert(conn, GID, 1, "success", T0)
+    url = make_url(pg_url).set(username="facts_reader", password="r")
+    engine = build_engine(url.render_as_string(hide_password=False), scratch.settings)
+    try:
+        reader = Database(engine, scratch.settings, "reader", scratch.relation)
+        assert facts_relation(reader) == ""
+        f = Filters(since=T0 - timedelta(days=1), until=T0 + timedelta(days=1))
+        assert reports.summary(f, reader)["attempts"] == 1
+    finally:
+        engine.dispose()
+        with admin_engine.begin() as conn:
+            conn.execute(text("DROP OWNED BY facts_reader"))
+            conn.execute(text("DROP ROLE facts_reader"))
+
+
+def test_migration_file_is_the_generated_sql():
+    path = ROOT / "supabase" / "migrations" / "20260104000000_genlens_facts.sql"
+    assert path.read_text() == facts_mod.migration_sql(), "run: python -m data_access.facts > " + str(path)
