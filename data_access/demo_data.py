@@ -558,7 +558,7 @@ def _drop_indexes_if_empty(cur, table: str) -> list[_Index] | None:
 
 
 def _facts_trigger(cur, table: str) -> str:
-    """"none" (no facts trigger), "owned" (we may switch it off for the load) or "kept"."""
+    """ "none" (no facts trigger), "owned" (we may switch it off for the load) or "kept"."""
     cur.execute(
         "SELECT pg_has_role(c.relowner, 'USAGE') FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
         " WHERE t.tgrelid = %s::regclass AND t.tgname = 'genlens_facts_insert' AND t.tgenabled <> 'D'",

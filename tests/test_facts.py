@@ -44,9 +44,9 @@ def _queries(f: Filters) -> dict[str, object]:
         "cost.outlier_counts": lambda: pd.DataFrame([cost_quality.outlier_counts(f, cost_quality.Thresholds())]),
         "explorer.count": lambda: pd.DataFrame([{"n": explorer.explorer_count(f, explorer.ExplorerQuery())}]),
         "explorer.page": lambda: explorer.explorer_page(f, explorer.ExplorerQuery(), limit=40).rows,
-        "explorer.page_by_cost": lambda: explorer.explorer_page(
-            f, explorer.ExplorerQuery(sort="cost_usd", descending=False), limit=40
-        ).rows,
+        "explorer.page_by_cost": lambda: (
+            explorer.explorer_page(f, explorer.ExplorerQuery(sort="cost_usd", descending=False), limit=40).rows
+        ),
         "explorer.search": lambda: explorer.explorer_page(f, explorer.ExplorerQuery(text="a"), limit=40).rows,
     }
     return out
@@ -202,7 +202,7 @@ def test_triggers_follow_inserts_updates_deletes_and_truncate(scratch, admin_eng
     with admin_engine.begin() as conn:
         conn.execute(
             text(
-                "UPDATE facts_scratch.generations SET generation_metadata = '{\"test_run_id\": \"t1\"}'"
+                'UPDATE facts_scratch.generations SET generation_metadata = \'{"test_run_id": "t1"}\''
                 " WHERE generation_id = :g AND attempt_number = 2"
             ),
             {"g": GID},
@@ -214,7 +214,9 @@ def test_triggers_follow_inserts_updates_deletes_and_truncate(scratch, admin_eng
     other = "33333333-3333-4333-8333-333333333333"
     with admin_engine.begin() as conn:
         conn.execute(
-            text("UPDATE facts_scratch.generations SET generation_id = :o WHERE generation_id = :g AND attempt_number = 1"),
+            text(
+                "UPDATE facts_scratch.generations SET generation_id = :o WHERE generation_id = :g AND attempt_number = 1"
+            ),
             {"g": GID, "o": other},
         )
     (a2,) = _fact(admin_engine)
@@ -271,7 +273,9 @@ def test_concurrent_writers_of_one_generation_leave_consistent_facts(scratch, pg
 def test_a_failing_derivation_never_fails_the_write(scratch, admin_engine):
     """Sabotaged facts table: the write to generations succeeds, pages fall back to the raw table."""
     with admin_engine.begin() as conn:
-        conn.execute(text("ALTER TABLE facts_scratch.genlens_facts ADD CONSTRAINT no_failed CHECK (status <> 'failed')"))
+        conn.execute(
+            text("ALTER TABLE facts_scratch.genlens_facts ADD CONSTRAINT no_failed CHECK (status <> 'failed')")
+        )
     with admin_engine.begin() as conn:
         _insert(conn, GID, 1, "failed", T0)
     with admin_engine.connect() as conn:
