@@ -56,6 +56,8 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("gen_attempts", "integer NOT NULL", "CAST(count(*) OVER w AS integer)"),
     ("final_status", "text", "first_value(g.status) OVER wd"),
     ("first_status", "text", "first_value(g.status) OVER wa"),
+    ("first_model", "text", "first_value(g.model_used) OVER wa"),
+    ("first_type", "text", "first_value(g.story_type) OVER wa"),
     ("is_final", "boolean NOT NULL", "(row_number() OVER wd = 1)"),
     ("status", "text", "g.status"),
     ("model_used", "text", "g.model_used"),
@@ -63,7 +65,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("user_id", "uuid", "g.user_id"),
     ("created_at", "timestamptz NOT NULL", "g.created_at"),
     ("completed_at", "timestamptz", "g.completed_at"),
-    ("error_message", "text", "g.error_message"),
+    ("has_message", "boolean NOT NULL", "(g.error_message IS NOT NULL)"),
     (
         "error_signature",
         "text",
@@ -77,7 +79,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("quality", "numeric", core.QUALITY),
     ("metadata_issue", "boolean", core.METADATA_ISSUE),
 ] + [
-    (name, "numeric" if name[:4] in ("tok_", "dur_") else "jsonb" if name == "retry_count" else "boolean", expr)
+    (name, "numeric" if name[:4] in ("tok_", "dur_") else "jsonb" if name == "retry_phases" else "boolean", expr)
     for name, expr in core.EXTRAS.items()
     if name in core.FACT_EXTRAS
 ]
@@ -131,6 +133,19 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
         _ddl(
             f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_signature ON {TABLE} (error_signature, created_at)"
             " WHERE error_signature IS NOT NULL"
+        ),
+        # Statistics on the UTC-day expressions the queries group by: without them PostgreSQL
+        # expects one group per row and sorts instead of hashing (daily report 424 ms -> 177 ms).
+        _ddl(
+            f"CREATE STATISTICS IF NOT EXISTS {TABLE}_day ON (CAST(created_at AT TIME ZONE 'UTC' AS date)) FROM {TABLE}"
+        ),
+        _ddl(
+            f"CREATE STATISTICS IF NOT EXISTS {TABLE}_day_bucket"
+            f" ON ((date_trunc('day', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')) FROM {TABLE}"
+        ),
+        _ddl(
+            f"CREATE STATISTICS IF NOT EXISTS {TABLE}_scope_day_bucket"
+            f" ON ((date_trunc('day', scope_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')) FROM {TABLE}"
         ),
         _ddl(
             f"COMMENT ON TABLE {TABLE} IS 'GenLens: one row per generations attempt with typed metric values; "

@@ -21,7 +21,7 @@ from queries.filters import Filters
 from queries.glossary import help_text
 from ui import format as fmt
 from ui import links
-from ui.data import cached
+from ui.data import cached, prefetch
 from ui.downloads import csv_download
 from ui.guard import guarded
 from ui.state import filters, has_dimension, not_available
@@ -553,6 +553,14 @@ def render() -> None:
         f"Generations started {f.since:%Y-%m-%d} to {last_day} (UTC), compared with the {f.span.days} days "
         f"before. Test generations are {'included' if f.include_tests else 'left out'}. Costs in USD, "
         "failed attempts included; attempts without a valid value are left out, never counted as 0."
+    )
+    prefetch(
+        (reports.summary, f),
+        (reports.summary, f.previous_period()),
+        (cq.by_model, f),
+        (cq.cost_by_day, f),
+        (cq.cost_by_story_type, f),
+        (cq.quality_histogram, f),
     )
     cur = cached(reports.summary, f)
     if not cur["generations"]:

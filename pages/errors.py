@@ -16,7 +16,7 @@ from queries import errors, reports
 from queries.glossary import help_text
 from ui import format as fmt
 from ui.access import current
-from ui.data import cached
+from ui.data import cached, prefetch
 from ui.downloads import csv_download
 from ui.guard import guarded
 from ui.links import open_generation
@@ -239,6 +239,13 @@ def render() -> None:
     st.caption(
         f"Failed and timed-out attempts of generations started {f.since:%Y-%m-%d} to {last_day} (UTC). "
         f"Test generations are {'included' if f.include_tests else 'left out'}."
+    )
+    prefetch(
+        (errors.failure_summary, f),
+        (reports.fetch_report, "errors", f),
+        (errors.new_signatures, f),
+        (errors.signature_trends, f),
+        (errors.failure_share, f),
     )
     summary = cached(errors.failure_summary, f).iloc[0].to_dict()
     if not summary["failures"]:

@@ -11,7 +11,7 @@ import streamlit as st
 from queries import reports
 from queries.glossary import help_text
 from ui import format as fmt
-from ui.data import cached
+from ui.data import cached, prefetch
 from ui.downloads import csv_download
 from ui.guard import guarded
 from ui.links import page_link
@@ -87,6 +87,12 @@ def render() -> None:
     st.caption(
         f"Generations started {f.since:%Y-%m-%d} to {last_day} (UTC), compared with the "
         f"{f.span.days} days before. Test generations are {'included' if f.include_tests else 'left out'}."
+    )
+    prefetch(
+        (reports.summary, f),
+        (reports.summary, f.previous_period()),
+        (reports.fetch_report, "daily", f),
+        (reports.fetch_report, "by_model", f),
     )
     cur = cached(reports.summary, f)
     prev = cached(reports.summary, f.previous_period())

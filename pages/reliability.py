@@ -14,7 +14,7 @@ import streamlit as st
 from queries import reliability, reports
 from queries.glossary import help_text
 from ui import format as fmt
-from ui.data import cached
+from ui.data import cached, prefetch
 from ui.downloads import csv_download
 from ui.guard import guarded
 from ui.links import open_generation
@@ -425,6 +425,17 @@ def render() -> None:
         f"Generations started {f.since:%Y-%m-%d} to {last_day} (UTC); deltas compare with the {f.span.days} days "
         f"before. Test generations are {'included' if f.include_tests else 'left out'}."
     )
+    minutes = reliability.stale_minutes()
+    prefetch(
+        (reports.summary, f),
+        (reports.summary, f.previous_period()),
+        (reliability.failed_attempt_cost, f),
+        (reliability.stale_pending, f, minutes),
+        (reliability.rates_over_time, f),
+        (reliability.rates_by, f, "model_used"),
+        (reports.fetch_report, "retries", f),
+        (reliability.phase_retries, f),
+    )
     cur = cached(reports.summary, f)
     if not cur["generations"]:
         st.info(
@@ -435,7 +446,6 @@ def render() -> None:
     prev = cached(reports.summary, f.previous_period())
     cost = cached(reliability.failed_attempt_cost, f)
     total = cost[cost["is_total"]].iloc[0].to_dict()
-    minutes = reliability.stale_minutes()
     stale = cached(reliability.stale_pending, f, minutes)
 
     kpis(cur, prev, total, stale, minutes)

@@ -77,7 +77,7 @@ LATENCY = (
 
 ATTEMPT_COLUMNS = f"""
     g.generation_id, g.attempt_number, g.status, g.model_used, g.story_type, g.user_id,
-    g.created_at, g.completed_at, g.error_message,
+    g.created_at, g.completed_at, g.error_message, (g.error_message IS NOT NULL) AS has_message,
     (g.status IN {TERMINAL}) AS terminal,
     {LATENCY} AS latency_ms,
     {COST} AS cost_usd,
@@ -96,14 +96,33 @@ EXTRAS: dict[str, str] = {
     **ISSUE_KINDS,
     **{f"tok_{p}": json_number("{total_tokens," + p + "}") for p in PHASES},
     **{f"dur_{p}": json_number("{duration_ms," + p + "}") for p in PHASES},
-    # generation_metadata.retry_count when it is a JSON object, else NULL (never raises).
-    "retry_count": (
-        "(CASE WHEN jsonb_typeof(g.generation_metadata #> '{retry_count}') = 'object'"
-        " THEN g.generation_metadata #> '{retry_count}' END)"
-    ),
+    # generation_metadata.retry_count as {phase: retries} with the known values only (a JSON number
+    # >= 0, or an array: the sum of its elements that are), NULL when none is known; never raises.
+    "retry_phases": f"""(SELECT jsonb_object_agg(k.key, v.retries)
+        FROM jsonb_each(CASE WHEN jsonb_typeof(g.generation_metadata #> '{{retry_count}}') = 'object'
+                             THEN g.generation_metadata #> '{{retry_count}}' ELSE '{{}}'::jsonb END) AS k(key, value)
+        CROSS JOIN LATERAL (SELECT CASE jsonb_typeof(k.value)
+            WHEN 'number' THEN {json_number("{}", meta="k.value")}
+            WHEN 'array' THEN (SELECT COALESCE(sum({json_number("{}", meta="e.value")}), 0)
+                               FROM jsonb_array_elements(CASE WHEN jsonb_typeof(k.value) = 'array'
+                                                         THEN k.value ELSE '[]'::jsonb END) AS e(value))
+            END AS retries) AS v
+        WHERE v.retries IS NOT NULL)""",
     "prompt": "g.prompt",
 }
 FACT_EXTRAS = tuple(name for name in EXTRAS if name != "prompt")
+
+# One row per generation in scope (after `gen`): when its first attempt started, and that attempt's
+# model and type (`Sql.g1`; stored in the facts table for unfiltered scopes).
+G1 = """
+, g1 AS (
+    SELECT gen.generation_id, gen.attempts, gen.final_status, gen.first_status,
+           min(att.created_at) AS first_at,
+           (array_agg(att.model_used ORDER BY att.attempt_number, att.created_at))[1] AS first_model,
+           (array_agg(att.story_type ORDER BY att.attempt_number, att.created_at))[1] AS first_type
+    FROM gen JOIN att USING (generation_id)
+    GROUP BY gen.generation_id, gen.attempts, gen.final_status, gen.first_status
+)"""
 
 
 @dataclass(frozen=True)
@@ -119,6 +138,7 @@ class Sql:
     params: dict[str, Any]
     expanding: tuple[str, ...] = ()
     signature: str = ""
+    g1: str = ""
 
 
 def attempt_filter(f: Filters, alias: str = "g") -> tuple[str, dict[str, Any], tuple[str, ...]]:
@@ -205,7 +225,7 @@ def forget_facts(db: Database) -> None:
 
 FACT_ATTEMPT_COLUMNS = f"""
     g.generation_id, g.attempt_number, g.status, g.model_used, g.story_type, g.user_id,
-    g.created_at, g.completed_at, g.error_message,
+    g.created_at, g.completed_at, {{message}} AS error_message, g.has_message,
     (g.status IN {TERMINAL}) AS terminal,
     g.latency_ms, g.cost_usd, g.tokens, g.duration_ms, g.quality, g.metadata_issue,
     g.error_signature AS signature_pre"""
@@ -215,18 +235,25 @@ def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...])
     t = table(db)
     where, params, expanding = attempt_filter(f)
     tests = "" if f.include_tests else "AND NOT g.is_test"
-    extra = "".join(
-        f", g.{n}"
-        if n in FACT_EXTRAS
-        else f", (SELECT {EXTRAS[n]} FROM {t} g2 WHERE g2.generation_id = g.generation_id"
-        f" AND g2.attempt_number = g.attempt_number) AS {n}".replace("g.prompt", "g2.prompt")
-        for n in extras
-    )
+
+    def raw_column(column: str) -> str:
+        # Text kept out of the narrow facts table, read from the attempt itself (only for the rows
+        # a query actually outputs or searches: unused subquery outputs are not computed).
+        return (
+            f"(SELECT g2.{column} FROM {t} g2"
+            f" WHERE g2.generation_id = g.generation_id AND g2.attempt_number = g.attempt_number)"
+        )
+
+    extra = "".join(f", g.{n}" if n in FACT_EXTRAS else f", {raw_column(n)} AS {n}" for n in extras)
     in_window = f"g.scope_at >= :since AND g.scope_at < :until {tests}"
+    g1 = G1
     if where == "TRUE":
-        # Unfiltered: each generation's attempt count, final and first status are stored.
-        gen = f"""SELECT g.generation_id, g.gen_attempts AS attempts, g.final_status, g.first_status
+        # Unfiltered: each generation's attempt count, final and first status, first model and
+        # type are stored.
+        gen = f"""SELECT g.generation_id, g.gen_attempts AS attempts, g.final_status, g.first_status,
+           g.scope_at AS first_at, g.first_model, g.first_type
     FROM {facts} g WHERE {in_window} AND g.is_final"""
+        g1 = "\n, g1 AS (SELECT * FROM gen)"
     else:
         gen = """SELECT generation_id, count(*) AS attempts,
            (array_agg(status ORDER BY attempt_number DESC, created_at DESC))[1] AS final_status,
@@ -234,14 +261,14 @@ def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...])
     FROM att GROUP BY generation_id"""
     sql = f"""
 WITH att AS (
-    SELECT {FACT_ATTEMPT_COLUMNS}{extra}
+    SELECT {FACT_ATTEMPT_COLUMNS.format(message=raw_column("error_message"))}{extra}
     FROM {facts} g
     WHERE {in_window} AND {where}
 ), gen AS (
     {gen}
 )"""
     params.update(since=f.since, until=f.until)
-    return Sql(sql, params, expanding, "att.signature_pre")
+    return Sql(sql, params, expanding, "att.signature_pre", g1)
 
 
 def scoped(f: Filters, db: Database | None = None, *, extras: tuple[str, ...] = ()) -> Sql:
@@ -286,7 +313,7 @@ WITH cand AS (
     FROM att GROUP BY generation_id
 )"""
     params.update(since=f.since, until=f.until)
-    return Sql(sql, params, expanding, SIGNATURE)
+    return Sql(sql, params, expanding, SIGNATURE, G1)
 
 
 def with_signatures(params: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from queries.signatures import signature_sql
 
 FAILED = "('failed', 'timeout')"
 # The attempts that have a signature.
-SIGNED = f"att.status IN {FAILED} AND att.error_message IS NOT NULL"
+SIGNED = f"att.status IN {FAILED} AND att.has_message"
 DAY = "CAST(att.created_at AT TIME ZONE 'UTC' AS date)"
 
 TREND_SIGNATURES = 50
@@ -39,7 +39,7 @@ def failure_summary(f: Filters, db: Database | None = None) -> pd.DataFrame:
 SELECT count(*) FILTER (WHERE status = 'failed') AS failed_attempts,
        count(*) FILTER (WHERE status = 'timeout') AS timeout_attempts,
        count(*) FILTER (WHERE status IN {FAILED}) AS failures,
-       count(*) FILTER (WHERE status IN {FAILED} AND error_message IS NULL) AS without_message,
+       count(*) FILTER (WHERE status IN {FAILED} AND NOT has_message) AS without_message,
        count(*) FILTER (WHERE terminal) AS terminal_attempts,
        CAST(count(*) FILTER (WHERE status IN {FAILED}) AS float8)
            / NULLIF(count(*) FILTER (WHERE terminal), 0) AS failure_rate
@@ -124,7 +124,7 @@ def failure_share(f: Filters, top: int = SHARE_SIGNATURES, db: Database | None =
         s.text
         + f"""
 , fl AS (
-    SELECT CASE WHEN att.error_message IS NOT NULL THEN {s.signature} END AS error_signature, {DAY} AS day
+    SELECT CASE WHEN att.has_message THEN {s.signature} END AS error_signature, {DAY} AS day
     FROM att WHERE att.status IN {FAILED}
 ), ranked AS (
     SELECT error_signature, row_number() OVER (ORDER BY count(*) DESC, error_signature) AS rank

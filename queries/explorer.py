@@ -104,7 +104,7 @@ def _base(f: Filters, q: ExplorerQuery, db: Database | None) -> tuple[str, dict[
     SELECT att.generation_id, att.attempt_number, att.status, att.model_used, att.story_type, att.user_id,
            att.created_at, att.completed_at, att.latency_ms, CAST(att.cost_usd AS float8) AS cost_usd,
            CAST(att.tokens AS bigint) AS tokens, CAST(att.quality AS float8) AS quality, att.error_message,
-           CASE WHEN att.status IN ('failed', 'timeout') AND att.error_message IS NOT NULL THEN {s.signature} END
+           CASE WHEN att.status IN ('failed', 'timeout') AND att.has_message THEN {s.signature} END
                AS error_signature,
            att.metadata_issue, att.prompt
     FROM att

@@ -16,7 +16,7 @@ from datetime import timedelta
 import pandas as pd
 
 from data_access.engine import Database, get_database
-from queries.core import TERMINAL, fetch, json_number, scoped
+from queries.core import TERMINAL, fetch, scoped
 from queries.filters import Filters
 
 # Time buckets: an identifier-like SQL literal, so only from this whitelist.
@@ -43,17 +43,6 @@ def _bucket(column: str, unit: str) -> str:
     # date_trunc in UTC, returned as timestamptz.
     return f"(date_trunc('{BUCKETS[unit]}', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
 
-
-# One row per generation in scope: when its first attempt started, and that attempt's model and type.
-_G1 = """
-, g1 AS (
-    SELECT gen.generation_id, gen.attempts, gen.final_status, gen.first_status,
-           min(att.created_at) AS first_at,
-           (array_agg(att.model_used ORDER BY att.attempt_number, att.created_at))[1] AS first_model,
-           (array_agg(att.story_type ORDER BY att.attempt_number, att.created_at))[1] AS first_type
-    FROM gen JOIN att USING (generation_id)
-    GROUP BY gen.generation_id, gen.attempts, gen.final_status, gen.first_status
-)"""
 
 _GEN_COUNTS = f"""count(*) AS generations,
            count(*) FILTER (WHERE final_status = 'success') AS final_success,
@@ -116,7 +105,7 @@ def rates_over_time(f: Filters, db: Database | None = None) -> pd.DataFrame:
     s = scoped(f, db)
     sql = (
         s.text
-        + _G1
+        + s.g1
         + f"""
 , parts AS (
     SELECT {_bucket("first_at", unit)} AS bucket, {_GEN_COUNTS}
@@ -148,7 +137,7 @@ def rates_by(f: Filters, dimension: str, db: Database | None = None) -> pd.DataF
     s = scoped(f, db)
     sql = (
         s.text
-        + _G1
+        + s.g1
         + f"""
 , parts AS (
     SELECT {gcol} AS k, {_GEN_COUNTS}
@@ -211,23 +200,13 @@ def phase_retries(f: Filters, db: Database | None = None) -> pd.DataFrame:
     with a known value), attempts_with_retries (value > 0), retries (sum, count),
     retries_per_attempt (retries / attempts_reporting).
     """
-    s = scoped(f, db, extras=("retry_count",))
-    number = json_number("{}", meta="k.value")
-    element = json_number("{}", meta="e.value")
+    s = scoped(f, db, extras=("retry_phases",))
     sql = (
         s.text
-        + f"""
+        + """
 , ph AS (
-    SELECT k.key AS phase,
-           CASE jsonb_typeof(k.value)
-               WHEN 'number' THEN {number}
-               WHEN 'array' THEN (
-                   SELECT COALESCE(sum({element}), 0)
-                   FROM jsonb_array_elements(CASE WHEN jsonb_typeof(k.value) = 'array' THEN k.value
-                                             ELSE '[]'::jsonb END) AS e(value)
-               )
-           END AS retries
-    FROM att CROSS JOIN LATERAL jsonb_each(COALESCE(att.retry_count, '{{}}'::jsonb)) AS k(key, value)
+    SELECT k.key AS phase, CAST(k.value #>> '{}' AS numeric) AS retries
+    FROM att CROSS JOIN LATERAL jsonb_each(COALESCE(att.retry_phases, '{}'::jsonb)) AS k(key, value)
 )
 SELECT phase,
        count(retries) AS attempts_reporting,

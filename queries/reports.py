@@ -136,7 +136,7 @@ def errors_sql(f: Filters, db: Database | None = None) -> Sql:
 , e AS (
     SELECT {s.signature} AS error_signature, att.*
     FROM att
-    WHERE att.status IN ('failed', 'timeout') AND att.error_message IS NOT NULL
+    WHERE att.status IN ('failed', 'timeout') AND att.has_message
 )
 SELECT error_signature,
        count(*) AS occurrences,
@@ -160,7 +160,7 @@ def attempts_sql(f: Filters, db: Database | None = None) -> Sql:
 SELECT generation_id, attempt_number, status, model_used, story_type, user_id, created_at,
        completed_at, latency_ms, CAST(cost_usd AS float8) AS cost_usd, CAST(tokens AS bigint) AS tokens,
        CAST(quality AS float8) AS quality, error_message,
-       CASE WHEN status IN ('failed', 'timeout') AND error_message IS NOT NULL THEN {s.signature} END
+       CASE WHEN status IN ('failed', 'timeout') AND has_message THEN {s.signature} END
            AS error_signature
 FROM att
 ORDER BY created_at DESC, generation_id DESC, attempt_number DESC"""

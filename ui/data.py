@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextvars
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from data_access.config import load_settings
 
 TTL = load_settings().cache_ttl_seconds
+PREFETCH_WORKERS = 3
 
 
 @st.cache_data(ttl=TTL, max_entries=512, show_spinner=False)
@@ -28,6 +33,30 @@ def cached(fn: Callable, *args, **kwargs) -> Any:
     from queries import masking
 
     return _cached_call(fn.__module__, fn.__name__, args, tuple(sorted(kwargs.items())), masking.current().key)
+
+
+# Pages start their independent queries together: on two cores a page's queries overlap, so a page
+# waits for about its slowest queries rather than their sum (BENCHMARKS.md). Bounded, so a busy
+# dashboard keeps within the connection pool (GENLENS_POOL_SIZE).
+_pool = ThreadPoolExecutor(max_workers=PREFETCH_WORKERS, thread_name_prefix="genlens-prefetch")
+
+
+def prefetch(*calls: tuple) -> None:
+    """Start `cached(fn, *args)` for each (fn, *args) in the background; the page then calls
+    cached() as usual and gets the result (or waits for the one already running, never a second
+    query). Errors are left to that later call, which raises them where the page handles them."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+
+    def run(context: contextvars.Context, call: tuple) -> None:
+        if ctx is not None:
+            add_script_run_ctx(threading.current_thread(), ctx)
+        try:
+            context.run(cached, *call)
+        except Exception:  # noqa: BLE001, S110 - the page's own call reports it
+            pass
+
+    for call in calls:
+        _pool.submit(run, contextvars.copy_context(), call)
 
 
 def refresh() -> None:

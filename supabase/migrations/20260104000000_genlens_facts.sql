@@ -30,6 +30,8 @@ BEGIN
     gen_attempts integer NOT NULL,
     final_status text,
     first_status text,
+    first_model text,
+    first_type text,
     is_final boolean NOT NULL,
     status text,
     model_used text,
@@ -37,7 +39,7 @@ BEGIN
     user_id uuid,
     created_at timestamptz NOT NULL,
     completed_at timestamptz,
-    error_message text,
+    has_message boolean NOT NULL,
     error_signature text,
     latency_ms float8,
     cost_usd numeric,
@@ -56,12 +58,15 @@ BEGIN
     dur_metadata numeric,
     dur_sections numeric,
     dur_validation numeric,
-    retry_count jsonb,
+    retry_phases jsonb,
     PRIMARY KEY (generation_id, attempt_number)
 )$ddl$;
     EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_scope ON genlens_facts (scope_at)$ddl$;
     EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_created ON genlens_facts (created_at, generation_id, attempt_number)$ddl$;
     EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_signature ON genlens_facts (error_signature, created_at) WHERE error_signature IS NOT NULL$ddl$;
+    EXECUTE $ddl$CREATE STATISTICS IF NOT EXISTS genlens_facts_day ON (CAST(created_at AT TIME ZONE 'UTC' AS date)) FROM genlens_facts$ddl$;
+    EXECUTE $ddl$CREATE STATISTICS IF NOT EXISTS genlens_facts_day_bucket ON ((date_trunc('day', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')) FROM genlens_facts$ddl$;
+    EXECUTE $ddl$CREATE STATISTICS IF NOT EXISTS genlens_facts_scope_day_bucket ON ((date_trunc('day', scope_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')) FROM genlens_facts$ddl$;
     EXECUTE $ddl$COMMENT ON TABLE genlens_facts IS 'GenLens: one row per generations attempt with typed metric values; kept current by triggers on generations.'$ddl$;
     EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_facts_broken (at timestamptz NOT NULL DEFAULT now(), reason text)$ddl$;
     EXECUTE $ddl$REVOKE ALL ON genlens_facts, genlens_facts_broken FROM PUBLIC$ddl$;
@@ -82,7 +87,7 @@ BEGIN
     ORDER BY b;
     BEGIN
         DELETE FROM genlens_facts WHERE generation_id = ANY (ids);
-        INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, is_final, status, model_used, story_type, user_id, created_at, completed_at, error_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_count)
+        INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, first_model, first_type, is_final, status, model_used, story_type, user_id, created_at, completed_at, has_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_phases)
 SELECT g.generation_id AS generation_id,
        g.attempt_number AS attempt_number,
        min(g.created_at) OVER w AS scope_at,
@@ -90,6 +95,8 @@ SELECT g.generation_id AS generation_id,
        CAST(count(*) OVER w AS integer) AS gen_attempts,
        first_value(g.status) OVER wd AS final_status,
        first_value(g.status) OVER wa AS first_status,
+       first_value(g.model_used) OVER wa AS first_model,
+       first_value(g.story_type) OVER wa AS first_type,
        (row_number() OVER wd = 1) AS is_final,
        g.status AS status,
        g.model_used AS model_used,
@@ -97,7 +104,7 @@ SELECT g.generation_id AS generation_id,
        g.user_id AS user_id,
        g.created_at AS created_at,
        g.completed_at AS completed_at,
-       g.error_message AS error_message,
+       (g.error_message IS NOT NULL) AS has_message,
        (CASE WHEN g.status IN ('failed', 'timeout') AND g.error_message IS NOT NULL THEN rtrim(left(btrim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(g.error_message, '''[^'']*''|"[^"]*\"', '<str>', 'g'), '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}', '<uuid>', 'g'), '(?<![A-Za-z0-9_-])(?=[A-Za-z_-]*[0-9])[A-Za-z0-9_-]{8,}', '<id>', 'g'), '[0-9]+(\.[0-9]+)?', '<n>', 'g'), '[ \t\n\r\f\v]+', ' ', 'g'), ' '), 200), ' ') END) AS error_signature,
        (CASE WHEN g.status IN ('success', 'failed', 'timeout') AND g.completed_at >= g.created_at THEN (extract(epoch FROM g.completed_at - g.created_at) * 1000)::float8 END) AS latency_ms,
        (CASE WHEN jsonb_typeof((g.generation_metadata #> '{cost_usd}')) = 'number' AND (g.generation_metadata #> '{cost_usd}')::numeric >= 0 THEN (g.generation_metadata #> '{cost_usd}')::numeric END) AS cost_usd,
@@ -116,7 +123,16 @@ SELECT g.generation_id AS generation_id,
        (CASE WHEN jsonb_typeof((g.generation_metadata #> '{duration_ms,metadata}')) = 'number' AND (g.generation_metadata #> '{duration_ms,metadata}')::numeric >= 0 THEN (g.generation_metadata #> '{duration_ms,metadata}')::numeric END) AS dur_metadata,
        (CASE WHEN jsonb_typeof((g.generation_metadata #> '{duration_ms,sections}')) = 'number' AND (g.generation_metadata #> '{duration_ms,sections}')::numeric >= 0 THEN (g.generation_metadata #> '{duration_ms,sections}')::numeric END) AS dur_sections,
        (CASE WHEN jsonb_typeof((g.generation_metadata #> '{duration_ms,validation}')) = 'number' AND (g.generation_metadata #> '{duration_ms,validation}')::numeric >= 0 THEN (g.generation_metadata #> '{duration_ms,validation}')::numeric END) AS dur_validation,
-       (CASE WHEN jsonb_typeof(g.generation_metadata #> '{retry_count}') = 'object' THEN g.generation_metadata #> '{retry_count}' END) AS retry_count
+       (SELECT jsonb_object_agg(k.key, v.retries)
+        FROM jsonb_each(CASE WHEN jsonb_typeof(g.generation_metadata #> '{retry_count}') = 'object'
+                             THEN g.generation_metadata #> '{retry_count}' ELSE '{}'::jsonb END) AS k(key, value)
+        CROSS JOIN LATERAL (SELECT CASE jsonb_typeof(k.value)
+            WHEN 'number' THEN (CASE WHEN jsonb_typeof((k.value #> '{}')) = 'number' AND (k.value #> '{}')::numeric >= 0 THEN (k.value #> '{}')::numeric END)
+            WHEN 'array' THEN (SELECT COALESCE(sum((CASE WHEN jsonb_typeof((e.value #> '{}')) = 'number' AND (e.value #> '{}')::numeric >= 0 THEN (e.value #> '{}')::numeric END)), 0)
+                               FROM jsonb_array_elements(CASE WHEN jsonb_typeof(k.value) = 'array'
+                                                         THEN k.value ELSE '[]'::jsonb END) AS e(value))
+            END AS retries) AS v
+        WHERE v.retries IS NOT NULL) AS retry_phases
 FROM generations g
 WHERE g.generation_id = ANY (ids)
 WINDOW w AS (PARTITION BY g.generation_id),
@@ -134,7 +150,7 @@ DECLARE
 BEGIN
     LOCK TABLE generations IN SHARE MODE;
     TRUNCATE genlens_facts;
-    INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, is_final, status, model_used, story_type, user_id, created_at, completed_at, error_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_count)
+    INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, first_model, first_type, is_final, status, model_used, story_type, user_id, created_at, completed_at, has_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_phases)
 SELECT g.generation_id AS generation_id,
        g.attempt_number AS attempt_number,
        min(g.created_at) OVER w AS scope_at,
@@ -142,6 +158,8 @@ SELECT g.generation_id AS generation_id,
        CAST(count(*) OVER w AS integer) AS gen_attempts,
        first_value(g.status) OVER wd AS final_status,
        first_value(g.status) OVER wa AS first_status,
+       first_value(g.model_used) OVER wa AS first_model,
+       first_value(g.story_type) OVER wa AS first_type,
        (row_number() OVER wd = 1) AS is_final,
        g.status AS status,
        g.model_used AS model_used,
@@ -149,7 +167,7 @@ SELECT g.generation_id AS generation_id,
        g.user_id AS user_id,
        g.created_at AS created_at,
        g.completed_at AS completed_at,
-       g.error_message AS error_message,
+       (g.error_message IS NOT NULL) AS has_message,
        (CASE WHEN g.status IN ('failed', 'timeout') AND g.error_message IS NOT NULL THEN rtrim(left(btrim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(g.error_message, '''[^'']*''|"[^"]*\"', '<str>', 'g'), '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}', '<uuid>', 'g'), '(?<![A-Za-z0-9_-])(?=[A-Za-z_-]*[0-9])[A-Za-z0-9_-]{8,}', '<id>', 'g'), '[0-9]+(\.[0-9]+)?', '<n>', 'g'), '[ \t\n\r\f\v]+', ' ', 'g'), ' '), 200), ' ') END) AS error_signature,
        (CASE WHEN g.status IN ('success', 'failed', 'timeout') AND g.completed_at >= g.created_at THEN (extract(epoch FROM g.completed_at - g.created_at) * 1000)::float8 END) AS latency_ms,
        (CASE WHEN jsonb_typeof((g.generation_metadata #> '{cost_usd}')) = 'number' AND (g.generation_metadata #> '{cost_usd}')::numeric >= 0 THEN (g.generation_metadata #> '{cost_usd}')::numeric END) AS cost_usd,
@@ -168,7 +186,16 @@ SELECT g.generation_id AS generation_id,
        (CASE WHEN jsonb_typeof((g.generation_metadata #> '{duration_ms,metadata}')) = 'number' AND (g.generation_metadata #> '{duration_ms,metadata}')::numeric >= 0 THEN (g.generation_metadata #> '{duration_ms,metadata}')::numeric END) AS dur_metadata,
        (CASE WHEN jsonb_typeof((g.generation_metadata #> '{duration_ms,sections}')) = 'number' AND (g.generation_metadata #> '{duration_ms,sections}')::numeric >= 0 THEN (g.generation_metadata #> '{duration_ms,sections}')::numeric END) AS dur_sections,
        (CASE WHEN jsonb_typeof((g.generation_metadata #> '{duration_ms,validation}')) = 'number' AND (g.generation_metadata #> '{duration_ms,validation}')::numeric >= 0 THEN (g.generation_metadata #> '{duration_ms,validation}')::numeric END) AS dur_validation,
-       (CASE WHEN jsonb_typeof(g.generation_metadata #> '{retry_count}') = 'object' THEN g.generation_metadata #> '{retry_count}' END) AS retry_count
+       (SELECT jsonb_object_agg(k.key, v.retries)
+        FROM jsonb_each(CASE WHEN jsonb_typeof(g.generation_metadata #> '{retry_count}') = 'object'
+                             THEN g.generation_metadata #> '{retry_count}' ELSE '{}'::jsonb END) AS k(key, value)
+        CROSS JOIN LATERAL (SELECT CASE jsonb_typeof(k.value)
+            WHEN 'number' THEN (CASE WHEN jsonb_typeof((k.value #> '{}')) = 'number' AND (k.value #> '{}')::numeric >= 0 THEN (k.value #> '{}')::numeric END)
+            WHEN 'array' THEN (SELECT COALESCE(sum((CASE WHEN jsonb_typeof((e.value #> '{}')) = 'number' AND (e.value #> '{}')::numeric >= 0 THEN (e.value #> '{}')::numeric END)), 0)
+                               FROM jsonb_array_elements(CASE WHEN jsonb_typeof(k.value) = 'array'
+                                                         THEN k.value ELSE '[]'::jsonb END) AS e(value))
+            END AS retries) AS v
+        WHERE v.retries IS NOT NULL) AS retry_phases
 FROM generations g
 WHERE TRUE
 WINDOW w AS (PARTITION BY g.generation_id),
