@@ -139,6 +139,9 @@ class Sql:
     expanding: tuple[str, ...] = ()
     signature: str = ""
     g1: str = ""
+    # att rows carry their generation's is_final, gen_final_status, gen_first_status and
+    # gen_attempts (the facts table, unfiltered scope): generation figures need no second pass.
+    facts_gen: bool = False
 
 
 def attempt_filter(f: Filters, alias: str = "g") -> tuple[str, dict[str, Any], tuple[str, ...]]:
@@ -228,7 +231,8 @@ FACT_ATTEMPT_COLUMNS = f"""
     g.created_at, g.completed_at, {{message}} AS error_message, g.has_message,
     (g.status IN {TERMINAL}) AS terminal,
     g.latency_ms, g.cost_usd, g.tokens, g.duration_ms, g.quality, g.metadata_issue,
-    g.error_signature AS signature_pre"""
+    g.error_signature AS signature_pre, g.is_final, g.final_status AS gen_final_status,
+    g.first_status AS gen_first_status, g.gen_attempts"""
 
 
 def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...]) -> Sql:
@@ -268,7 +272,7 @@ WITH att AS (
     {gen}
 )"""
     params.update(since=f.since, until=f.until)
-    return Sql(sql, params, expanding, "att.signature_pre", g1)
+    return Sql(sql, params, expanding, "att.signature_pre", g1, where == "TRUE")
 
 
 def scoped(f: Filters, db: Database | None = None, *, extras: tuple[str, ...] = ()) -> Sql:

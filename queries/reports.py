@@ -23,8 +23,30 @@ def _rate(num: str, den: str) -> str:
     return RATE.format(num=num, den=den)
 
 
+# The generation figures of the summary: from gen, or from att's stored generation columns in one pass.
+_GG = """
+    SELECT count(*) AS generations,
+           count(*) FILTER (WHERE final_status = 'success') AS final_success,
+           count(*) FILTER (WHERE final_status IN ('success', 'failed', 'timeout')) AS final_terminal,
+           count(*) FILTER (WHERE first_status = 'success') AS first_success,
+           count(*) FILTER (WHERE first_status IN ('success', 'failed', 'timeout')) AS first_terminal,
+           count(*) FILTER (WHERE attempts > 1) AS retried,
+           count(*) FILTER (WHERE attempts > 1 AND final_status = 'success') AS recovered
+    FROM gen"""
+_GG_ONE_PASS = """,
+           count(*) FILTER (WHERE is_final) AS generations,
+           count(*) FILTER (WHERE is_final AND gen_final_status = 'success') AS final_success,
+           count(*) FILTER (WHERE is_final AND gen_final_status IN ('success', 'failed', 'timeout')) AS final_terminal,
+           count(*) FILTER (WHERE is_final AND gen_first_status = 'success') AS first_success,
+           count(*) FILTER (WHERE is_final AND gen_first_status IN ('success', 'failed', 'timeout'))
+               AS first_terminal,
+           count(*) FILTER (WHERE is_final AND gen_attempts > 1) AS retried,
+           count(*) FILTER (WHERE is_final AND gen_attempts > 1 AND gen_final_status = 'success') AS recovered"""
+
+
 def summary_sql(f: Filters, db: Database | None = None) -> Sql:
     s = scoped(f, db)
+    one_pass = s.facts_gen
     sql = (
         s.text
         + f"""
@@ -38,17 +60,9 @@ def summary_sql(f: Filters, db: Database | None = None) -> Sql:
            percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency_ms,
            avg(quality) AS avg_quality,
            count(*) FILTER (WHERE status = 'pending') AS pending_attempts,
-           count(*) FILTER (WHERE metadata_issue) AS metadata_issues
+           count(*) FILTER (WHERE metadata_issue) AS metadata_issues{_GG_ONE_PASS if one_pass else ""}
     FROM att
-), gg AS (
-    SELECT count(*) AS generations,
-           count(*) FILTER (WHERE final_status = 'success') AS final_success,
-           count(*) FILTER (WHERE final_status IN ('success', 'failed', 'timeout')) AS final_terminal,
-           count(*) FILTER (WHERE first_status = 'success') AS first_success,
-           count(*) FILTER (WHERE first_status IN ('success', 'failed', 'timeout')) AS first_terminal,
-           count(*) FILTER (WHERE attempts > 1) AS retried,
-           count(*) FILTER (WHERE attempts > 1 AND final_status = 'success') AS recovered
-    FROM gen
+), gg AS ({"SELECT * FROM a" if one_pass else _GG}
 )
 SELECT gg.generations,
        a.attempts,
