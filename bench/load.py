@@ -35,6 +35,7 @@ class LoadResult:
     generate_s: float
     index_s: float
     bulk: bool
+    facts_s: float = 0.0  # building the facts table after the rows are in
 
     @property
     def rate(self) -> float:
@@ -73,6 +74,7 @@ def timed_load(
         stats[2],
         stats[3],
         stats[4],
+        st.facts_s,
     )
 
 

@@ -217,7 +217,7 @@ def size_section(size: int, r: dict) -> list[str]:
         "",
         f"`data_access.demo_data.load` into the empty migrated table: {ld['attempts']:,} attempts in {ld['wall_s']:.1f} s = "
         f"**{ld['rate']:,.0f} attempts/s** (rows streamed {ld['copy_s']:.1f} s, of which the main thread generated "
-        f"{ld['generate_s']:.1f} s; indexes rebuilt {ld['index_s']:.1f} s). CPU per attempt: client {per(ld['client_cpu_s'])}, "
+        f"{ld['generate_s']:.1f} s; indexes rebuilt {ld['index_s']:.1f} s; facts table built {ld.get('facts_s', 0):.1f} s). CPU per attempt: client {per(ld['client_cpu_s'])}, "
         f"server {per(ld['server_cpu_s'])}. ANALYZE {r['analyze_s']:.1f} s.",
         "",
     ]

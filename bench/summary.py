@@ -114,7 +114,43 @@ def naive_summary(engine: Engine, schema: str, f: Filters) -> dict:
 # --- hand-written: one statement, written for this one question ----------------------------------
 
 
+def hand_facts_sql(schema: str) -> str:
+    """The summary as one statement over GenLens' facts table (typed values, generation columns
+    stored on each attempt): what the best hand-written SQL looks like once that table exists."""
+    t = f'"{schema}".genlens_facts'
+    term = "('success', 'failed', 'timeout')"
+    return f"""
+SELECT generations, attempts,
+       fs::float8 / NULLIF(ft, 0) AS success_rate,
+       ok::float8 / NULLIF(term, 0) AS attempt_success_rate,
+       ss::float8 / NULLIF(st, 0) AS first_attempt_success_rate,
+       attempts::float8 / NULLIF(generations, 0) AS avg_attempts_per_generation,
+       retried::float8 / NULLIF(generations, 0) AS retry_rate,
+       recovered AS recovered_by_retry,
+       cost::float8 AS total_cost_usd, cost::float8 / NULLIF(fs, 0) AS cost_per_success_usd,
+       tokens::bigint AS total_tokens, p[1]::float8 AS p50_latency_ms, p[2]::float8 AS p95_latency_ms,
+       quality::float8 AS avg_quality, pending AS pending_attempts, issues AS metadata_issues
+FROM (
+    SELECT count(*) FILTER (WHERE is_final) AS generations, count(*) AS attempts,
+           count(*) FILTER (WHERE is_final AND final_status = 'success') AS fs,
+           count(*) FILTER (WHERE is_final AND final_status IN {term}) AS ft,
+           count(*) FILTER (WHERE is_final AND first_status = 'success') AS ss,
+           count(*) FILTER (WHERE is_final AND first_status IN {term}) AS st,
+           count(*) FILTER (WHERE is_final AND gen_attempts > 1) AS retried,
+           count(*) FILTER (WHERE is_final AND gen_attempts > 1 AND final_status = 'success') AS recovered,
+           count(*) FILTER (WHERE status = 'success') AS ok, count(*) FILTER (WHERE status IN {term}) AS term,
+           COALESCE(sum(cost_usd), 0) AS cost, COALESCE(sum(tokens), 0) AS tokens,
+           percentile_cont(array[0.5, 0.95]) WITHIN GROUP (ORDER BY latency_ms) AS p,
+           avg(quality) AS quality, count(*) FILTER (WHERE status = 'pending') AS pending,
+           count(*) FILTER (WHERE metadata_issue) AS issues
+    FROM {t}
+    WHERE scope_at >= :since AND scope_at < :until AND NOT is_test
+) AS x"""
+
+
 def hand_sql(schema: str, variant: str = "all-attempts") -> str:
+    if variant == "facts":
+        return hand_facts_sql(schema)
     """The summary as one statement. Two ways to find the attempts of the generations in scope:
     `all-attempts` reads every attempt of each generation seen in the window and keeps those whose
     first attempt is in it (HAVING); `since` reads only attempts from `since` on and drops, with an
@@ -200,7 +236,7 @@ def _num(v: str, upper: float | None = None) -> str:
     return f"(CASE WHEN jsonb_typeof({v}) = 'number' AND {v}::numeric >= 0{bound} THEN {v}::numeric END)"
 
 
-HAND_VARIANTS = ("all-attempts", "since")
+HAND_VARIANTS = ("all-attempts", "since", "facts")
 
 
 def hand_summary(engine: Engine, schema: str, f: Filters, variant: str = "all-attempts") -> dict:
