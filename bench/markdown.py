@@ -306,6 +306,32 @@ def query_levers(results: dict) -> list[str]:
     return L + [""]
 
 
+def sessions_section(results: dict) -> list[str]:
+    r = results.get("sessions")
+    if not r:
+        return []
+    L = [
+        "## Load: concurrent sessions (issue 8)",
+        "",
+        f"`{r['command']}` ({r['date']}, load average at the end {', '.join(f'{x:.1f}' for x in r['loadavg'])}): "
+        f"{r['sessions']} AppTest sessions of app.py in one process, each touring every page in menu order "
+        f"(30-day window; each tour with one model filter picked at random, or none) for {r['seconds']:g} s; "
+        f"the last tours finished {r['wall_s']:.0f} s after the start.",
+        "",
+        f"- page loads: {r['page_loads']:,}; **errors: {r['errors']}**"
+        + (f" ({'; '.join(r['error_examples'][:3])})" if r["errors"] else ""),
+        f"- page time over all loads: **p50 {_s(r['p50_s'])}, p95 {_s(r['p95_s'])}**, max {_s(r['max_s'])}",
+        f"- database connections held by the dashboard at once: at most **{r['peak_connections']}** "
+        f"(GENLENS_POOL_SIZE {r['pool_size']}; sampled from pg_stat_activity every 100 ms)",
+        "",
+        "| page | loads | p50 | p95 | max |",
+        "|---|---|---|---|---|",
+    ]
+    for page, v in r["pages"].items():
+        L.append(f"| {page} | {v['n']} | {_s(v['p50_s'])} | {_s(v['p95_s'])} | {_s(v['max_s'])} |")
+    return L + [""]
+
+
 def render(results: dict) -> str:
     m = results.get("machine", {})
     L = [
@@ -324,6 +350,7 @@ def render(results: dict) -> str:
     for k in sorted(results["sizes"], key=int):
         L += size_section(int(k), results["sizes"][k])
     L += growth(results)
+    L += sessions_section(results)
     if results.get("load_levers") or results.get("query_levers") or NOTES.exists():
         L += ["# Levers measured", ""]
         L += load_levers(results)

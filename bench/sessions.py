@@ -1,0 +1,187 @@
+"""Many users at once: N concurrent dashboard sessions touring every page for a while.
+
+    python -m bench.sessions --database-url URL --schema bench_1000000 --sessions 20 --seconds 60
+
+Each session is a Streamlit AppTest of app.py in its own thread (one process, like one
+`streamlit run` serving N browser tabs, sharing its connection pool and data cache). A session
+walks the navigation in order, again and again, with the 30-day window ending at the data's end
+and, on each tour, one of the models (or none) as a filter, so that the shared cache is hit by
+some page loads and missed by others. Recorded: every page time (p50, p95, max), exceptions and
+error panels, and the most database connections the dashboard held at once (sampled from
+pg_stat_activity every 100 ms, client backends only, against GENLENS_POOL_SIZE). Results go to bench/results.json
+("sessions") and BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
+APP_NAME = "genlens-load"  # application_name of the dashboard's connections, to count them
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    k = (len(values) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def run(url: str, schema: str, sessions: int, seconds: float, seed: int = 1) -> dict:
+    from sqlalchemy import create_engine, text
+
+    from bench import pages as pg
+    from bench.__main__ import point_genlens_at, window
+    from data_access.engine import normalize_url
+
+    url = normalize_url(url)
+    sep = "&" if "?" in url else "?"
+    point_genlens_at(url + f"{sep}application_name={APP_NAME}", schema)
+    from data_access.engine import get_database
+    from queries import catalog, explorer
+
+    db = get_database()
+    pool_size = db.settings.pool_size
+    f = window(30)
+    params = {"since": f"{f.since:%Y-%m-%d}", "until": f"{f.until:%Y-%m-%d}"}
+    models = catalog.known_models()
+    gid = explorer.explorer_page(f, explorer.ExplorerQuery(), limit=1).rows["generation_id"].iloc[0]
+    nav = pg.navigation_pages()
+    default = pg.default_page(nav)
+
+    times: dict[str, list[float]] = {p: [] for p in nav}
+    problems: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+    peak = {"connections": 0}
+    sampling = threading.Event()
+
+    def sample() -> None:
+        eng = create_engine(url, pool_size=1)
+        with eng.connect() as conn:
+            while not sampling.is_set():
+                n = conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE application_name = :a AND backend_type = 'client backend'"
+                    ),
+                    {"a": APP_NAME},
+                ).scalar()
+                peak["connections"] = max(peak["connections"], int(n))
+                conn.commit()
+                time.sleep(0.1)
+        eng.dispose()
+
+    def session(i: int) -> None:
+        from streamlit.testing.v1 import AppTest
+
+        rnd = random.Random(seed * 1000 + i)
+        while time.monotonic() < stop_at:
+            model = rnd.choice([None, *models])
+            for page in nav:
+                if time.monotonic() >= stop_at:
+                    return
+                at = AppTest.from_file(str(pg.APP), default_timeout=600)
+                for k, v in params.items():
+                    at.query_params[k] = v
+                if model:
+                    at.query_params["model"] = model
+                if page.endswith("generation.py"):
+                    at.query_params[pg.page_param(page, "generation_id")] = gid
+                if page != default:
+                    at.switch_page(page)
+                t0 = time.perf_counter()
+                try:
+                    at.run()
+                    bad = [str(e.message)[:200] for e in at.exception]
+                    bad += [str(e.value)[:200] for e in at.error if "admin login" not in str(e.value)]
+                except Exception as exc:  # noqa: BLE001 - recorded as a failure
+                    bad = [f"{type(exc).__name__}: {exc}"[:200]]
+                elapsed = time.perf_counter() - t0
+                with lock:
+                    times[page].append(elapsed)
+                    problems.extend(f"{Path(page).stem}: {b}" for b in bad)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    threads = [threading.Thread(target=session, args=(i,), name=f"session-{i}") for i in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    sampling.set()
+    sampler.join(5)
+
+    every = [x for v in times.values() for x in v]
+    return {
+        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "schema": schema,
+        "sessions": sessions,
+        "seconds": seconds,
+        "wall_s": wall,
+        "pool_size": pool_size,
+        "peak_connections": peak["connections"],
+        "page_loads": len(every),
+        "errors": len(problems),
+        "error_examples": sorted(set(problems))[:10],
+        "p50_s": _percentile(every, 0.5),
+        "p95_s": _percentile(every, 0.95),
+        "max_s": max(every) if every else None,
+        "pages": {
+            p: {
+                "n": len(v),
+                "p50_s": _percentile(v, 0.5),
+                "p95_s": _percentile(v, 0.95),
+                "max_s": max(v) if v else None,
+            }
+            for p, v in times.items()
+        },
+        "loadavg": os.getloadavg(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench.__main__ import RESULTS, log
+
+    p = argparse.ArgumentParser(prog="python -m bench.sessions", description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--database-url", default=os.environ.get("DATABASE_URL"), required=not os.environ.get("DATABASE_URL")
+    )
+    p.add_argument("--schema", default="bench_1000000", help="a schema the benchmark loaded (python -m bench --keep)")
+    p.add_argument("--sessions", type=int, default=20)
+    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--output", default=str(Path(__file__).resolve().parent.parent / "BENCHMARKS.md"))
+    args = p.parse_args(argv)
+    log(f"{args.sessions} sessions touring every page for {args.seconds:.0f} s on schema {args.schema}")
+    res = run(args.database_url, args.schema, args.sessions, args.seconds)
+    res["command"] = (
+        f"python -m bench.sessions --schema {args.schema} --sessions {args.sessions} --seconds {args.seconds:g}"
+    )
+    log(
+        f"{res['page_loads']} page loads, {res['errors']} errors, p50 {res['p50_s']:.2f} s, p95 {res['p95_s']:.2f} s, "
+        f"peak {res['peak_connections']} connections (pool {res['pool_size']})"
+    )
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"sizes": {}}
+    results["sessions"] = res
+    RESULTS.write_text(json.dumps(results, indent=1, default=str))
+    if results.get("sizes"):
+        from bench import markdown
+
+        Path(args.output).write_text(markdown.render(results))
+        log(f"wrote {args.output}")
+    return 0 if not res["errors"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
