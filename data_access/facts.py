@@ -98,6 +98,66 @@ WINDOW w AS (PARTITION BY g.generation_id),
        wa AS (PARTITION BY g.generation_id ORDER BY g.attempt_number, g.created_at)"""
 
 
+# --- Daily rollups of the facts (the Overview's summary, daily and by-model figures) ----------------
+# Additive counts and sums per (scope day, attempt day, test?, model, status), and a latency
+# histogram per (scope day, test?, model, bucket). Kept by the same triggers, as deltas: the rows a
+# statement removes from the facts are subtracted, the rows it adds are added. Percentiles stay exact:
+# the histogram says which bucket holds the k-th latency, and the facts rows of that one bucket give
+# it (queries/rollup.py).
+ROLLUP = "genlens_rollup"
+ROLLUP_LATENCY = "genlens_rollup_latency"
+ROLLUP_KEY = ("scope_day", "attempt_day", "is_test", "model_used", "status")
+LATENCY_KEY = ("scope_day", "is_test", "model_used", "bucket")
+# (column, aggregate over facts rows f)
+ROLLUP_SUMS: list[tuple[str, str]] = [
+    ("attempts", "count(*)"),
+    ("cost_usd", "COALESCE(sum(cost_usd), 0)"),
+    ("cost_n", "count(cost_usd)"),
+    ("tokens", "COALESCE(sum(tokens), 0)"),
+    ("quality_sum", "COALESCE(sum(quality), 0)"),
+    ("quality_n", "count(quality)"),
+    ("metadata_issues", "count(*) FILTER (WHERE metadata_issue)"),
+    *[(kind, f"count(*) FILTER (WHERE {kind})") for kind in core.ISSUE_KINDS],
+    # generation counts, on the row of each generation's final attempt (whose status is final)
+    ("gens", "count(*) FILTER (WHERE is_final)"),
+    ("gens_first_success", "count(*) FILTER (WHERE is_final AND first_status = 'success')"),
+    ("gens_first_terminal", f"count(*) FILTER (WHERE is_final AND first_status IN {core.TERMINAL})"),
+    ("gens_retried", "count(*) FILTER (WHERE is_final AND gen_attempts > 1)"),
+    # Stage 5 phases: tokens and duration (sum and how many attempts report it)
+    *[
+        (f"{k}_{p}_{part}", f"COALESCE(sum({k}_{p}), 0)" if part == "sum" else f"count({k}_{p})")
+        for p in core.PHASES
+        for k in ("tok", "dur")
+        for part in ("sum", "n")
+    ],
+]
+ROLLUP_NUMERIC = {"cost_usd", "tokens", "quality_sum"} | {c for c, _ in ROLLUP_SUMS if c.endswith("_sum")}
+BUCKET_FN = "genlens_latency_bucket"
+
+
+def _rollup_insert(source: str, sign: str, upsert: bool) -> str:
+    """INSERT the rollup rows of the facts rows in `source`, times `sign` ('' or '-')."""
+    key = ", ".join(ROLLUP_KEY)
+    sums = ", ".join(f"{sign}{agg}" for _, agg in ROLLUP_SUMS)
+    cols = ", ".join(c for c, _ in ROLLUP_SUMS)
+    conflict = ""
+    if upsert:
+        sets = ", ".join(f"{c} = t.{c} + excluded.{c}" for c, _ in ROLLUP_SUMS)
+        conflict = f"\n        ON CONFLICT ({key}) DO UPDATE SET {sets}"
+    return f"""INSERT INTO {ROLLUP} AS t ({key}, {cols})
+        SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), CAST(created_at AT TIME ZONE 'UTC' AS date),
+               is_test, model_used, status, {sums}
+        FROM {source} GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5{conflict}"""
+
+
+def _latency_insert(source: str, sign: str, upsert: bool) -> str:
+    key = ", ".join(LATENCY_KEY)
+    conflict = f"\n        ON CONFLICT ({key}) DO UPDATE SET n = t.n + excluded.n" if upsert else ""
+    return f"""INSERT INTO {ROLLUP_LATENCY} AS t ({key}, n)
+        SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), is_test, model_used, {BUCKET_FN}(latency_ms), {sign}count(*)
+        FROM {source} WHERE latency_ms IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4{conflict}"""
+
+
 CANONICAL_KEY = """
     EXISTS (SELECT 1 FROM pg_index i
             WHERE i.indrelid = 'generations'::regclass AND i.indisunique AND i.indpred IS NULL
@@ -129,6 +189,29 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     PRIMARY KEY (generation_id, attempt_number)
 )"""),
         _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_scope ON {TABLE} (scope_at)"),
+        # Latency buckets: 1 % wide on a log scale (bucket 0 below 1 ms); NaN and absurd values last.
+        _ddl(f"""
+CREATE OR REPLACE FUNCTION {BUCKET_FN}(ms float8) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT CASE WHEN ms < 1 THEN 0 WHEN ms > 1e300 OR ms = 'NaN' THEN 100000
+                ELSE 1 + CAST(floor(ln(ms) * 100) AS integer) END
+$fn$"""),
+        _ddl(
+            f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_latency_bucket"
+            f" ON {TABLE} ({BUCKET_FN}(latency_ms), model_used, scope_at) INCLUDE (latency_ms, is_test)"
+            " WHERE latency_ms IS NOT NULL"
+        ),
+        _ddl(f"""
+CREATE TABLE IF NOT EXISTS {ROLLUP} (
+    scope_day date NOT NULL, attempt_day date NOT NULL, is_test boolean NOT NULL, model_used text, status text,
+    {", ".join(f"{c} {'numeric' if c in ROLLUP_NUMERIC else 'bigint'} NOT NULL" for c, _ in ROLLUP_SUMS)},
+    UNIQUE NULLS NOT DISTINCT ({", ".join(ROLLUP_KEY)})
+)"""),
+        _ddl(f"""
+CREATE TABLE IF NOT EXISTS {ROLLUP_LATENCY} (
+    scope_day date NOT NULL, is_test boolean NOT NULL, model_used text, bucket integer NOT NULL, n bigint NOT NULL,
+    UNIQUE NULLS NOT DISTINCT ({", ".join(LATENCY_KEY)})
+)"""),
         _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_created ON {TABLE} (created_at, generation_id, attempt_number)"),
         _ddl(
             f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_signature ON {TABLE} (error_signature, created_at)"
@@ -155,12 +238,12 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
         # until `python -m data_access.refresh` rebuilds the table (which empties this one).
         _ddl(f"CREATE TABLE IF NOT EXISTS {TABLE}_broken (at timestamptz NOT NULL DEFAULT now(), reason text)"),
         # Derived data of every attempt: not for the API roles Supabase grants new tables to.
-        _ddl(f"REVOKE ALL ON {TABLE}, {TABLE}_broken FROM PUBLIC"),
+        _ddl(f"REVOKE ALL ON {TABLE}, {TABLE}_broken, {ROLLUP}, {ROLLUP_LATENCY} FROM PUBLIC"),
         f"""    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
-    {_ddl(f"REVOKE ALL ON {TABLE}, {TABLE}_broken FROM anon").rstrip()}
+    {_ddl(f"REVOKE ALL ON {TABLE}, {TABLE}_broken, {ROLLUP}, {ROLLUP_LATENCY} FROM anon").rstrip()}
     END IF;
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
-    {_ddl(f"REVOKE ALL ON {TABLE}, {TABLE}_broken FROM authenticated").rstrip()}
+    {_ddl(f"REVOKE ALL ON {TABLE}, {TABLE}_broken, {ROLLUP}, {ROLLUP_LATENCY} FROM authenticated").rstrip()}
     END IF;
 """,
         # Derive again the facts of the given generations from what `generations` holds now.
@@ -178,9 +261,16 @@ BEGIN
     FROM (SELECT DISTINCT abs(hashtext(CAST(i AS text))) % {LOCK_BUCKETS} AS b FROM unnest(ids) AS i) AS buckets
     ORDER BY b;
     BEGIN
-        DELETE FROM {TABLE} WHERE generation_id = ANY (ids);
-        INSERT INTO {TABLE} ({names})
-{derive_sql("g.generation_id = ANY (ids)")};
+        WITH old AS (DELETE FROM {TABLE} WHERE generation_id = ANY (ids) RETURNING *),
+        r AS ({_rollup_insert("old", "-", True)})
+        {_latency_insert("old", "-", True)};
+        WITH new AS (
+            INSERT INTO {TABLE} ({names})
+{derive_sql("g.generation_id = ANY (ids)")}
+            RETURNING *
+        ),
+        r AS ({_rollup_insert("new", "", True)})
+        {_latency_insert("new", "", True)};
     EXCEPTION WHEN OTHERS THEN
         INSERT INTO {TABLE}_broken (reason) VALUES (left(SQLERRM, 500));
     END;
@@ -193,12 +283,14 @@ DECLARE
     n bigint;
 BEGIN
     LOCK TABLE generations IN SHARE MODE;
-    TRUNCATE {TABLE};
+    TRUNCATE {TABLE}, {ROLLUP}, {ROLLUP_LATENCY};
     INSERT INTO {TABLE} ({names})
 {derive_sql("TRUE")};
     GET DIAGNOSTICS n = ROW_COUNT;
+    {_rollup_insert(TABLE, "", False)};
+    {_latency_insert(TABLE, "", False)};
     DELETE FROM {TABLE}_broken;
-    ANALYZE {TABLE};
+    ANALYZE {TABLE}, {ROLLUP}, {ROLLUP_LATENCY};
     RETURN n;
 END
 $fn$"""),
@@ -206,7 +298,7 @@ $fn$"""),
 CREATE OR REPLACE FUNCTION genlens_facts_on_truncate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
 BEGIN
-    TRUNCATE {TABLE};
+    TRUNCATE {TABLE}, {ROLLUP}, {ROLLUP_LATENCY};
     RETURN NULL;
 END
 $fn$"""),

@@ -40,6 +40,10 @@ def by_model(f: Filters, db: Database | None = None) -> pd.DataFrame:
     attempts; failed attempts cost money too), avg_quality (0-1), p50/p95_latency_ms (ms),
     total_tokens.
     """
+    from queries import rollup
+
+    if rollup.usable(f, db):
+        return rollup.cost_by_model_frame(f, db)
     s = scoped(f, db)
     sql = (
         s.text
@@ -68,6 +72,10 @@ def cost_by_day(f: Filters, db: Database | None = None) -> pd.DataFrame:
     Grain: day x model. Filters: all sidebar filters. Columns: attempts, total_cost_usd (USD, 0
     when none known). Summed over models a day's cost is the daily report's total_cost_usd.
     """
+    from queries import rollup
+
+    if rollup.usable(f, db):
+        return rollup.cost_by_day_frame(f, db)
     s = scoped(f, db)
     sql = (
         s.text
@@ -126,6 +134,10 @@ def phase_usage(f: Filters, per_model: bool = False, db: Database | None = None)
     (per attempt reporting that phase), attempts_with_duration, total_duration_ms, avg_duration_ms
     (ms). Phases no attempt reports are left out.
     """
+    from queries import rollup
+
+    if rollup.usable(f, db):
+        return rollup.phase_usage_frame(f, per_model, db)
     s = scoped(f, db, extras=tuple(f"{k}_{p}" for p in PHASES for k in ("tok", "dur")))
     values = ", ".join(f"({i}, '{p}', att.tok_{p}, att.dur_{p})" for i, p in enumerate(PHASES))
     model_col, model_group = ("att.model_used, ", ", att.model_used") if per_model else ("", "")

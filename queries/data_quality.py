@@ -22,6 +22,12 @@ def metadata_issue_kinds(f, db: Database | None = None) -> pd.DataFrame:
     Grain: attempts of the generations in scope. An attempt can show up under several kinds;
     `metadata_issues` in the summary counts it once.
     """
+    from queries import rollup
+
+    if rollup.usable(f, db):
+        counts = rollup.issue_kind_counts(f, db)
+        out = [{"kind": k, "label": KIND_LABELS[k], "attempts": counts[k]} for k in ISSUE_KINDS if counts[k]]
+        return pd.DataFrame(out, columns=["kind", "label", "attempts"])
     s = scoped(f, db, extras=tuple(ISSUE_KINDS))
     sums = ",\n    ".join(f"count(*) FILTER (WHERE {name}) AS {name}" for name in ISSUE_KINDS)
     df = fetch(s.text + f"\nSELECT {sums} FROM att", s.params, s.expanding, db)

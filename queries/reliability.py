@@ -102,6 +102,10 @@ def rates_over_time(f: Filters, db: Database | None = None) -> pd.DataFrame:
     first_attempt_success_rate, attempts, successes, failures, timeouts, attempt_success_rate.
     """
     unit = bucket_for(f)
+    from queries import rollup
+
+    if unit == "day" and rollup.usable(f, db):
+        return rollup.rates_by_day_frame(f, db)
     s = scoped(f, db)
     sql = (
         s.text

@@ -44,6 +44,26 @@ _GG_ONE_PASS = """,
            count(*) FILTER (WHERE is_final AND gen_attempts > 1 AND gen_final_status = 'success') AS recovered"""
 
 
+# The summary's row from CTEs a (attempt figures) and gg (generation figures); shared with the rollup.
+SUMMARY_SELECT = f"""SELECT gg.generations,
+       a.attempts,
+       {_rate("gg.final_success", "gg.final_terminal")} AS success_rate,
+       {_rate("a.success_attempts", "a.terminal_attempts")} AS attempt_success_rate,
+       {_rate("gg.first_success", "gg.first_terminal")} AS first_attempt_success_rate,
+       {_rate("a.attempts", "gg.generations")} AS avg_attempts_per_generation,
+       {_rate("gg.retried", "gg.generations")} AS retry_rate,
+       gg.recovered AS recovered_by_retry,
+       CAST(a.total_cost_usd AS float8) AS total_cost_usd,
+       CAST(a.total_cost_usd AS float8) / NULLIF(gg.final_success, 0) AS cost_per_success_usd,
+       CAST(a.total_tokens AS bigint) AS total_tokens,
+       a.p50_latency_ms,
+       a.p95_latency_ms,
+       CAST(a.avg_quality AS float8) AS avg_quality,
+       a.pending_attempts,
+       a.metadata_issues
+FROM a CROSS JOIN gg"""
+
+
 def summary_sql(f: Filters, db: Database | None = None) -> Sql:
     s = scoped(f, db)
     one_pass = s.facts_gen
@@ -64,23 +84,7 @@ def summary_sql(f: Filters, db: Database | None = None) -> Sql:
     FROM att
 ), gg AS ({"SELECT * FROM a" if one_pass else _GG}
 )
-SELECT gg.generations,
-       a.attempts,
-       {_rate("gg.final_success", "gg.final_terminal")} AS success_rate,
-       {_rate("a.success_attempts", "a.terminal_attempts")} AS attempt_success_rate,
-       {_rate("gg.first_success", "gg.first_terminal")} AS first_attempt_success_rate,
-       {_rate("a.attempts", "gg.generations")} AS avg_attempts_per_generation,
-       {_rate("gg.retried", "gg.generations")} AS retry_rate,
-       gg.recovered AS recovered_by_retry,
-       CAST(a.total_cost_usd AS float8) AS total_cost_usd,
-       CAST(a.total_cost_usd AS float8) / NULLIF(gg.final_success, 0) AS cost_per_success_usd,
-       CAST(a.total_tokens AS bigint) AS total_tokens,
-       a.p50_latency_ms,
-       a.p95_latency_ms,
-       CAST(a.avg_quality AS float8) AS avg_quality,
-       a.pending_attempts,
-       a.metadata_issues
-FROM a CROSS JOIN gg"""
+{SUMMARY_SELECT}"""
     )
     return Sql(sql, s.params, s.expanding)
 
@@ -262,8 +266,29 @@ def report_sql(name: str, f: Filters, db: Database | None = None) -> Sql:
     return REPORTS[name][0](f, db)
 
 
+def _rollup_reports() -> dict[str, Callable]:
+    from queries import rollup
+
+    return {"summary": rollup.summary_frame, "daily": rollup.daily_frame, "by_model": rollup.by_model_frame}
+
+
+ROLLUP_REPORTS = {
+    "summary": lambda f, db: _rollup_reports()["summary"](f, db),
+    "daily": lambda f, db: _rollup_reports()["daily"](f, db),
+    "by_model": lambda f, db: _rollup_reports()["by_model"](f, db),
+}
+
+
 def fetch_report(name: str, f: Filters, db: Database | None = None) -> pd.DataFrame:
-    """A report as a DataFrame, columns in contract order (for pages; small reports)."""
+    """A report as a DataFrame, columns in contract order (for pages; small reports).
+
+    summary, daily and by_model come from the daily rollups when they can answer `f` (same values,
+    queries/rollup.py); every report streamed as CSV runs its own SQL.
+    """
+    from queries import rollup
+
+    if name in ROLLUP_REPORTS and rollup.usable(f, db):
+        return ROLLUP_REPORTS[name](f, db)
     s = report_sql(name, f, db)
     return fetch(s.text, s.params, s.expanding, db)
 

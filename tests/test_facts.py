@@ -17,7 +17,12 @@ from queries.core import facts_relation, forget_facts
 from queries.filters import Filters
 from tests.conftest import DEMO_END, ROOT
 
-DEMO_WINDOW = Filters(since=DEMO_END - timedelta(days=30), until=DEMO_END)
+# Whole UTC days (the rollups answer it) ...
+DEMO_WINDOW = Filters(
+    since=(DEMO_END - timedelta(days=30)).replace(hour=0), until=(DEMO_END + timedelta(days=1)).replace(hour=0)
+)
+# ... and one ending mid-day (the facts table answers it)
+NOON = {"since": DEMO_END - timedelta(days=30), "until": DEMO_END}
 WIDE = Filters(since=datetime(2020, 1, 1, tzinfo=UTC), until=datetime(2030, 1, 1, tzinfo=UTC))
 
 
@@ -40,6 +45,7 @@ def _queries(f: Filters) -> dict[str, object]:
         "cost.by_day": lambda: cost_quality.cost_by_day(f),
         "cost.by_story_type": lambda: cost_quality.cost_by_story_type(f),
         "cost.phase_usage": lambda: cost_quality.phase_usage(f, per_model=True),
+        "cost.phase_usage_total": lambda: cost_quality.phase_usage(f),
         "cost.quality_histogram": lambda: cost_quality.quality_histogram(f),
         "cost.outlier_counts": lambda: pd.DataFrame([cost_quality.outlier_counts(f, cost_quality.Thresholds())]),
         "explorer.count": lambda: pd.DataFrame([{"n": explorer.explorer_count(f, explorer.ExplorerQuery())}]),
@@ -85,11 +91,16 @@ def _same(a: dict, b: dict) -> None:
         {"models": ("openai/gpt-4o-mini", "deepseek/deepseek-chat")},
         {"statuses": ("failed", "timeout")},
         {"types": ("hero",)},
+        NOON,
+        {**NOON, "include_tests": True},
     ],
-    ids=["plain", "tests", "model", "status", "type"],
+    ids=["plain", "tests", "model", "status", "type", "noon", "noon-tests"],
 )
 def test_every_query_gives_the_raw_numbers_on_demo_data(demo_db, monkeypatch, variant):
+    from queries import rollup
+
     f = replace(DEMO_WINDOW, **variant)
+    assert rollup.usable(f) == (variant in ({}, {"include_tests": True}))
     with_facts, raw = _both_ways(demo_db, monkeypatch, f)
     assert len(with_facts["report:attempts"]) > 100
     _same(with_facts, raw)
@@ -351,3 +362,70 @@ def test_a_reader_without_select_on_facts_reads_generations(scratch, admin_engin
 def test_migration_file_is_the_generated_sql():
     path = ROOT / "supabase" / "migrations" / "20260104000000_genlens_facts.sql"
     assert path.read_text() == facts_mod.migration_sql(), "run: python -m data_access.facts > " + str(path)
+
+
+# --- rollups: kept by deltas, equal to a rebuild and to the raw figures -------------------------
+
+
+def _rollup_snapshot(admin_engine) -> tuple[list, list]:
+    with admin_engine.connect() as conn:
+        r = conn.execute(
+            text("SELECT * FROM facts_scratch.genlens_rollup WHERE attempts <> 0 ORDER BY 1, 2, 3, 4, 5")
+        ).all()
+        h = conn.execute(
+            text("SELECT * FROM facts_scratch.genlens_rollup_latency WHERE n <> 0 ORDER BY 1, 2, 3, 4")
+        ).all()
+    return [tuple(x) for x in r], [tuple(x) for x in h]
+
+
+def test_rollups_follow_every_write_and_equal_a_rebuild(scratch, admin_engine, monkeypatch):
+    from data_access import demo_data
+    from queries import rollup
+    from queries.core import fetch
+
+    demo_data.load(admin_engine, "facts_scratch", 300, days=10, seed=5, end=T0)
+    with admin_engine.begin() as conn:  # a mix of writes, each through the triggers
+        conn.execute(
+            text(
+                "UPDATE facts_scratch.generations SET status = 'success', completed_at = created_at + interval '7 s'"
+                " WHERE status = 'failed' AND attempt_number = 1 AND created_at < :t"
+            ),
+            {"t": T0 - timedelta(days=5)},
+        )
+        conn.execute(text("DELETE FROM facts_scratch.generations WHERE attempt_number = 2 AND status = 'timeout'"))
+        conn.execute(
+            text(
+                "UPDATE facts_scratch.generations SET generation_metadata = jsonb_build_object('test_run_id', 'x')"
+                " WHERE generation_id IN (SELECT generation_id FROM facts_scratch.generations LIMIT 5)"
+            )
+        )
+        _insert(conn, GID, 1, "success", T0 - timedelta(days=2))
+        _insert(conn, GID, 2, "failed", T0 - timedelta(days=1, hours=23))  # a retry on the next UTC day
+    incremental = _rollup_snapshot(admin_engine)
+    assert incremental[0] and incremental[1]
+
+    day0 = T0.replace(hour=0)
+    windows = [
+        Filters(since=day0 - timedelta(days=10), until=day0 + timedelta(days=1)),
+        Filters(since=day0 - timedelta(days=3), until=day0, include_tests=True),
+    ]
+    for f in windows:
+        assert rollup.usable(f)
+        for name in ("summary", "daily", "by_model"):
+            s = reports.report_sql(name, f)
+            pd.testing.assert_frame_equal(
+                reports.fetch_report(name, f), fetch(s.text, s.params, s.expanding), check_dtype=False, obj=name
+            )
+    with admin_engine.begin() as conn:
+        conn.execute(text("SELECT facts_scratch.genlens_facts_rebuild()"))
+    assert _rollup_snapshot(admin_engine) == incremental
+
+
+def test_rollups_answer_only_whole_unfiltered_days(demo_db):
+    from queries import rollup
+
+    assert rollup.usable(DEMO_WINDOW)
+    assert rollup.usable(replace(DEMO_WINDOW, include_tests=True))
+    assert not rollup.usable(replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",)))
+    assert not rollup.usable(replace(DEMO_WINDOW, statuses=("failed",)))
+    assert not rollup.usable(replace(DEMO_WINDOW, since=DEMO_WINDOW.since + timedelta(hours=3)))

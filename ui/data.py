@@ -56,7 +56,28 @@ def prefetch(*calls: tuple) -> None:
             pass
 
     for call in calls:
-        _pool.submit(run, contextvars.copy_context(), call)
+        future = _pool.submit(run, contextvars.copy_context(), call)
+        with _pending_lock:
+            _pending.add(future)
+        future.add_done_callback(_forget)
+
+
+_pending: set = set()
+_pending_lock = threading.Lock()
+
+
+def _forget(future) -> None:
+    with _pending_lock:
+        _pending.discard(future)
+
+
+def drain(timeout: float | None = None) -> None:
+    """Wait until no prefetch is running (benchmarks and tests: a cold run starts from nothing)."""
+    from concurrent.futures import wait
+
+    with _pending_lock:
+        running = list(_pending)
+    wait(running, timeout=timeout)
 
 
 def refresh() -> None:

@@ -62,6 +62,21 @@ BEGIN
     PRIMARY KEY (generation_id, attempt_number)
 )$ddl$;
     EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_scope ON genlens_facts (scope_at)$ddl$;
+    EXECUTE $ddl$CREATE OR REPLACE FUNCTION genlens_latency_bucket(ms float8) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT CASE WHEN ms < 1 THEN 0 WHEN ms > 1e300 OR ms = 'NaN' THEN 100000
+                ELSE 1 + CAST(floor(ln(ms) * 100) AS integer) END
+$fn$$ddl$;
+    EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_latency_bucket ON genlens_facts (genlens_latency_bucket(latency_ms), model_used, scope_at) INCLUDE (latency_ms, is_test) WHERE latency_ms IS NOT NULL$ddl$;
+    EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_rollup (
+    scope_day date NOT NULL, attempt_day date NOT NULL, is_test boolean NOT NULL, model_used text, status text,
+    attempts bigint NOT NULL, cost_usd numeric NOT NULL, cost_n bigint NOT NULL, tokens numeric NOT NULL, quality_sum numeric NOT NULL, quality_n bigint NOT NULL, metadata_issues bigint NOT NULL, not_an_object bigint NOT NULL, invalid_cost bigint NOT NULL, invalid_quality bigint NOT NULL, invalid_tokens bigint NOT NULL, invalid_duration bigint NOT NULL, gens bigint NOT NULL, gens_first_success bigint NOT NULL, gens_first_terminal bigint NOT NULL, gens_retried bigint NOT NULL, tok_metadata_sum numeric NOT NULL, tok_metadata_n bigint NOT NULL, dur_metadata_sum numeric NOT NULL, dur_metadata_n bigint NOT NULL, tok_sections_sum numeric NOT NULL, tok_sections_n bigint NOT NULL, dur_sections_sum numeric NOT NULL, dur_sections_n bigint NOT NULL, tok_validation_sum numeric NOT NULL, tok_validation_n bigint NOT NULL, dur_validation_sum numeric NOT NULL, dur_validation_n bigint NOT NULL,
+    UNIQUE NULLS NOT DISTINCT (scope_day, attempt_day, is_test, model_used, status)
+)$ddl$;
+    EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_rollup_latency (
+    scope_day date NOT NULL, is_test boolean NOT NULL, model_used text, bucket integer NOT NULL, n bigint NOT NULL,
+    UNIQUE NULLS NOT DISTINCT (scope_day, is_test, model_used, bucket)
+)$ddl$;
     EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_created ON genlens_facts (created_at, generation_id, attempt_number)$ddl$;
     EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_signature ON genlens_facts (error_signature, created_at) WHERE error_signature IS NOT NULL$ddl$;
     EXECUTE $ddl$CREATE STATISTICS IF NOT EXISTS genlens_facts_day ON (CAST(created_at AT TIME ZONE 'UTC' AS date)) FROM genlens_facts$ddl$;
@@ -69,12 +84,12 @@ BEGIN
     EXECUTE $ddl$CREATE STATISTICS IF NOT EXISTS genlens_facts_scope_day_bucket ON ((date_trunc('day', scope_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')) FROM genlens_facts$ddl$;
     EXECUTE $ddl$COMMENT ON TABLE genlens_facts IS 'GenLens: one row per generations attempt with typed metric values; kept current by triggers on generations.'$ddl$;
     EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_facts_broken (at timestamptz NOT NULL DEFAULT now(), reason text)$ddl$;
-    EXECUTE $ddl$REVOKE ALL ON genlens_facts, genlens_facts_broken FROM PUBLIC$ddl$;
+    EXECUTE $ddl$REVOKE ALL ON genlens_facts, genlens_facts_broken, genlens_rollup, genlens_rollup_latency FROM PUBLIC$ddl$;
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
-        EXECUTE $ddl$REVOKE ALL ON genlens_facts, genlens_facts_broken FROM anon$ddl$;
+        EXECUTE $ddl$REVOKE ALL ON genlens_facts, genlens_facts_broken, genlens_rollup, genlens_rollup_latency FROM anon$ddl$;
     END IF;
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
-        EXECUTE $ddl$REVOKE ALL ON genlens_facts, genlens_facts_broken FROM authenticated$ddl$;
+        EXECUTE $ddl$REVOKE ALL ON genlens_facts, genlens_facts_broken, genlens_rollup, genlens_rollup_latency FROM authenticated$ddl$;
     END IF;
     EXECUTE $ddl$CREATE OR REPLACE FUNCTION genlens_facts_sync(ids uuid[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
@@ -86,8 +101,18 @@ BEGIN
     FROM (SELECT DISTINCT abs(hashtext(CAST(i AS text))) % 64 AS b FROM unnest(ids) AS i) AS buckets
     ORDER BY b;
     BEGIN
-        DELETE FROM genlens_facts WHERE generation_id = ANY (ids);
-        INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, first_model, first_type, is_final, status, model_used, story_type, user_id, created_at, completed_at, has_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_phases)
+        WITH old AS (DELETE FROM genlens_facts WHERE generation_id = ANY (ids) RETURNING *),
+        r AS (INSERT INTO genlens_rollup AS t (scope_day, attempt_day, is_test, model_used, status, attempts, cost_usd, cost_n, tokens, quality_sum, quality_n, metadata_issues, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, gens, gens_first_success, gens_first_terminal, gens_retried, tok_metadata_sum, tok_metadata_n, dur_metadata_sum, dur_metadata_n, tok_sections_sum, tok_sections_n, dur_sections_sum, dur_sections_n, tok_validation_sum, tok_validation_n, dur_validation_sum, dur_validation_n)
+        SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), CAST(created_at AT TIME ZONE 'UTC' AS date),
+               is_test, model_used, status, -count(*), -COALESCE(sum(cost_usd), 0), -count(cost_usd), -COALESCE(sum(tokens), 0), -COALESCE(sum(quality), 0), -count(quality), -count(*) FILTER (WHERE metadata_issue), -count(*) FILTER (WHERE not_an_object), -count(*) FILTER (WHERE invalid_cost), -count(*) FILTER (WHERE invalid_quality), -count(*) FILTER (WHERE invalid_tokens), -count(*) FILTER (WHERE invalid_duration), -count(*) FILTER (WHERE is_final), -count(*) FILTER (WHERE is_final AND first_status = 'success'), -count(*) FILTER (WHERE is_final AND first_status IN ('success', 'failed', 'timeout')), -count(*) FILTER (WHERE is_final AND gen_attempts > 1), -COALESCE(sum(tok_metadata), 0), -count(tok_metadata), -COALESCE(sum(dur_metadata), 0), -count(dur_metadata), -COALESCE(sum(tok_sections), 0), -count(tok_sections), -COALESCE(sum(dur_sections), 0), -count(dur_sections), -COALESCE(sum(tok_validation), 0), -count(tok_validation), -COALESCE(sum(dur_validation), 0), -count(dur_validation)
+        FROM old GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT (scope_day, attempt_day, is_test, model_used, status) DO UPDATE SET attempts = t.attempts + excluded.attempts, cost_usd = t.cost_usd + excluded.cost_usd, cost_n = t.cost_n + excluded.cost_n, tokens = t.tokens + excluded.tokens, quality_sum = t.quality_sum + excluded.quality_sum, quality_n = t.quality_n + excluded.quality_n, metadata_issues = t.metadata_issues + excluded.metadata_issues, not_an_object = t.not_an_object + excluded.not_an_object, invalid_cost = t.invalid_cost + excluded.invalid_cost, invalid_quality = t.invalid_quality + excluded.invalid_quality, invalid_tokens = t.invalid_tokens + excluded.invalid_tokens, invalid_duration = t.invalid_duration + excluded.invalid_duration, gens = t.gens + excluded.gens, gens_first_success = t.gens_first_success + excluded.gens_first_success, gens_first_terminal = t.gens_first_terminal + excluded.gens_first_terminal, gens_retried = t.gens_retried + excluded.gens_retried, tok_metadata_sum = t.tok_metadata_sum + excluded.tok_metadata_sum, tok_metadata_n = t.tok_metadata_n + excluded.tok_metadata_n, dur_metadata_sum = t.dur_metadata_sum + excluded.dur_metadata_sum, dur_metadata_n = t.dur_metadata_n + excluded.dur_metadata_n, tok_sections_sum = t.tok_sections_sum + excluded.tok_sections_sum, tok_sections_n = t.tok_sections_n + excluded.tok_sections_n, dur_sections_sum = t.dur_sections_sum + excluded.dur_sections_sum, dur_sections_n = t.dur_sections_n + excluded.dur_sections_n, tok_validation_sum = t.tok_validation_sum + excluded.tok_validation_sum, tok_validation_n = t.tok_validation_n + excluded.tok_validation_n, dur_validation_sum = t.dur_validation_sum + excluded.dur_validation_sum, dur_validation_n = t.dur_validation_n + excluded.dur_validation_n)
+        INSERT INTO genlens_rollup_latency AS t (scope_day, is_test, model_used, bucket, n)
+        SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), is_test, model_used, genlens_latency_bucket(latency_ms), -count(*)
+        FROM old WHERE latency_ms IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (scope_day, is_test, model_used, bucket) DO UPDATE SET n = t.n + excluded.n;
+        WITH new AS (
+            INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, first_model, first_type, is_final, status, model_used, story_type, user_id, created_at, completed_at, has_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_phases)
 SELECT g.generation_id AS generation_id,
        g.attempt_number AS attempt_number,
        min(g.created_at) OVER w AS scope_at,
@@ -137,7 +162,18 @@ FROM generations g
 WHERE g.generation_id = ANY (ids)
 WINDOW w AS (PARTITION BY g.generation_id),
        wd AS (PARTITION BY g.generation_id ORDER BY g.attempt_number DESC, g.created_at DESC),
-       wa AS (PARTITION BY g.generation_id ORDER BY g.attempt_number, g.created_at);
+       wa AS (PARTITION BY g.generation_id ORDER BY g.attempt_number, g.created_at)
+            RETURNING *
+        ),
+        r AS (INSERT INTO genlens_rollup AS t (scope_day, attempt_day, is_test, model_used, status, attempts, cost_usd, cost_n, tokens, quality_sum, quality_n, metadata_issues, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, gens, gens_first_success, gens_first_terminal, gens_retried, tok_metadata_sum, tok_metadata_n, dur_metadata_sum, dur_metadata_n, tok_sections_sum, tok_sections_n, dur_sections_sum, dur_sections_n, tok_validation_sum, tok_validation_n, dur_validation_sum, dur_validation_n)
+        SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), CAST(created_at AT TIME ZONE 'UTC' AS date),
+               is_test, model_used, status, count(*), COALESCE(sum(cost_usd), 0), count(cost_usd), COALESCE(sum(tokens), 0), COALESCE(sum(quality), 0), count(quality), count(*) FILTER (WHERE metadata_issue), count(*) FILTER (WHERE not_an_object), count(*) FILTER (WHERE invalid_cost), count(*) FILTER (WHERE invalid_quality), count(*) FILTER (WHERE invalid_tokens), count(*) FILTER (WHERE invalid_duration), count(*) FILTER (WHERE is_final), count(*) FILTER (WHERE is_final AND first_status = 'success'), count(*) FILTER (WHERE is_final AND first_status IN ('success', 'failed', 'timeout')), count(*) FILTER (WHERE is_final AND gen_attempts > 1), COALESCE(sum(tok_metadata), 0), count(tok_metadata), COALESCE(sum(dur_metadata), 0), count(dur_metadata), COALESCE(sum(tok_sections), 0), count(tok_sections), COALESCE(sum(dur_sections), 0), count(dur_sections), COALESCE(sum(tok_validation), 0), count(tok_validation), COALESCE(sum(dur_validation), 0), count(dur_validation)
+        FROM new GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT (scope_day, attempt_day, is_test, model_used, status) DO UPDATE SET attempts = t.attempts + excluded.attempts, cost_usd = t.cost_usd + excluded.cost_usd, cost_n = t.cost_n + excluded.cost_n, tokens = t.tokens + excluded.tokens, quality_sum = t.quality_sum + excluded.quality_sum, quality_n = t.quality_n + excluded.quality_n, metadata_issues = t.metadata_issues + excluded.metadata_issues, not_an_object = t.not_an_object + excluded.not_an_object, invalid_cost = t.invalid_cost + excluded.invalid_cost, invalid_quality = t.invalid_quality + excluded.invalid_quality, invalid_tokens = t.invalid_tokens + excluded.invalid_tokens, invalid_duration = t.invalid_duration + excluded.invalid_duration, gens = t.gens + excluded.gens, gens_first_success = t.gens_first_success + excluded.gens_first_success, gens_first_terminal = t.gens_first_terminal + excluded.gens_first_terminal, gens_retried = t.gens_retried + excluded.gens_retried, tok_metadata_sum = t.tok_metadata_sum + excluded.tok_metadata_sum, tok_metadata_n = t.tok_metadata_n + excluded.tok_metadata_n, dur_metadata_sum = t.dur_metadata_sum + excluded.dur_metadata_sum, dur_metadata_n = t.dur_metadata_n + excluded.dur_metadata_n, tok_sections_sum = t.tok_sections_sum + excluded.tok_sections_sum, tok_sections_n = t.tok_sections_n + excluded.tok_sections_n, dur_sections_sum = t.dur_sections_sum + excluded.dur_sections_sum, dur_sections_n = t.dur_sections_n + excluded.dur_sections_n, tok_validation_sum = t.tok_validation_sum + excluded.tok_validation_sum, tok_validation_n = t.tok_validation_n + excluded.tok_validation_n, dur_validation_sum = t.dur_validation_sum + excluded.dur_validation_sum, dur_validation_n = t.dur_validation_n + excluded.dur_validation_n)
+        INSERT INTO genlens_rollup_latency AS t (scope_day, is_test, model_used, bucket, n)
+        SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), is_test, model_used, genlens_latency_bucket(latency_ms), count(*)
+        FROM new WHERE latency_ms IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (scope_day, is_test, model_used, bucket) DO UPDATE SET n = t.n + excluded.n;
     EXCEPTION WHEN OTHERS THEN
         INSERT INTO genlens_facts_broken (reason) VALUES (left(SQLERRM, 500));
     END;
@@ -149,7 +185,7 @@ DECLARE
     n bigint;
 BEGIN
     LOCK TABLE generations IN SHARE MODE;
-    TRUNCATE genlens_facts;
+    TRUNCATE genlens_facts, genlens_rollup, genlens_rollup_latency;
     INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, first_model, first_type, is_final, status, model_used, story_type, user_id, created_at, completed_at, has_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_phases)
 SELECT g.generation_id AS generation_id,
        g.attempt_number AS attempt_number,
@@ -202,15 +238,22 @@ WINDOW w AS (PARTITION BY g.generation_id),
        wd AS (PARTITION BY g.generation_id ORDER BY g.attempt_number DESC, g.created_at DESC),
        wa AS (PARTITION BY g.generation_id ORDER BY g.attempt_number, g.created_at);
     GET DIAGNOSTICS n = ROW_COUNT;
+    INSERT INTO genlens_rollup AS t (scope_day, attempt_day, is_test, model_used, status, attempts, cost_usd, cost_n, tokens, quality_sum, quality_n, metadata_issues, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, gens, gens_first_success, gens_first_terminal, gens_retried, tok_metadata_sum, tok_metadata_n, dur_metadata_sum, dur_metadata_n, tok_sections_sum, tok_sections_n, dur_sections_sum, dur_sections_n, tok_validation_sum, tok_validation_n, dur_validation_sum, dur_validation_n)
+        SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), CAST(created_at AT TIME ZONE 'UTC' AS date),
+               is_test, model_used, status, count(*), COALESCE(sum(cost_usd), 0), count(cost_usd), COALESCE(sum(tokens), 0), COALESCE(sum(quality), 0), count(quality), count(*) FILTER (WHERE metadata_issue), count(*) FILTER (WHERE not_an_object), count(*) FILTER (WHERE invalid_cost), count(*) FILTER (WHERE invalid_quality), count(*) FILTER (WHERE invalid_tokens), count(*) FILTER (WHERE invalid_duration), count(*) FILTER (WHERE is_final), count(*) FILTER (WHERE is_final AND first_status = 'success'), count(*) FILTER (WHERE is_final AND first_status IN ('success', 'failed', 'timeout')), count(*) FILTER (WHERE is_final AND gen_attempts > 1), COALESCE(sum(tok_metadata), 0), count(tok_metadata), COALESCE(sum(dur_metadata), 0), count(dur_metadata), COALESCE(sum(tok_sections), 0), count(tok_sections), COALESCE(sum(dur_sections), 0), count(dur_sections), COALESCE(sum(tok_validation), 0), count(tok_validation), COALESCE(sum(dur_validation), 0), count(dur_validation)
+        FROM genlens_facts GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5;
+    INSERT INTO genlens_rollup_latency AS t (scope_day, is_test, model_used, bucket, n)
+        SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), is_test, model_used, genlens_latency_bucket(latency_ms), count(*)
+        FROM genlens_facts WHERE latency_ms IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;
     DELETE FROM genlens_facts_broken;
-    ANALYZE genlens_facts;
+    ANALYZE genlens_facts, genlens_rollup, genlens_rollup_latency;
     RETURN n;
 END
 $fn$$ddl$;
     EXECUTE $ddl$CREATE OR REPLACE FUNCTION genlens_facts_on_truncate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
 BEGIN
-    TRUNCATE genlens_facts;
+    TRUNCATE genlens_facts, genlens_rollup, genlens_rollup_latency;
     RETURN NULL;
 END
 $fn$$ddl$;

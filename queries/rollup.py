@@ -1,0 +1,386 @@
+"""The Overview's figures from the daily rollups (data_access/facts.py): same numbers, in milliseconds.
+
+Used for the summary, daily and by_model reports and the data-quality counts when the window is
+whole UTC days, no attempt filter (model, type, user, status) is set, and the facts table and its
+rollups are in use; otherwise the reports run over `queries.core.scoped` as always. Counts and
+sums add up exactly (numeric). Percentiles stay exact (`percentile_cont`): the latency histogram
+gives the bucket holding the k-th latency of the window and its rank inside the bucket, and one
+indexed query per needed value reads it from the facts rows of that bucket; the interpolation is
+PostgreSQL's own (`lo + pct * (hi - lo)` in float8).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import weakref
+from datetime import UTC, datetime
+from datetime import time as dtime
+
+import pandas as pd
+from sqlalchemy import bindparam, text
+
+from data_access.engine import Database, get_database, read_only
+from data_access.facts import BUCKET_FN, ROLLUP, ROLLUP_LATENCY
+from queries import masking
+from queries.core import FACTS_TTL_S, ISSUE_KINDS, facts_relation
+from queries.filters import Filters
+
+_seen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+PERCENTILES = (0.5, 0.95)
+
+
+def _midnight(d: datetime) -> bool:
+    """A UTC day boundary: the rollups are by UTC day."""
+    return d.astimezone(UTC).time() == dtime(0)
+
+
+def _tables_readable(db: Database) -> bool:
+    now = time.monotonic()
+    with _lock:
+        seen = _seen.get(db.engine)
+    if seen is not None and seen[0] > now:
+        return seen[1]
+    names = [f'"{db.schema}".{ROLLUP}', f'"{db.schema}".{ROLLUP_LATENCY}']
+    try:
+        with db.engine.connect() as conn:
+            ok = all(
+                conn.execute(
+                    text(
+                        "SELECT to_regclass(:t) IS NOT NULL"
+                        " AND has_table_privilege(CAST(to_regclass(:t) AS oid), 'SELECT')"
+                    ),
+                    {"t": n},
+                ).scalar()
+                for n in names
+            )
+    except Exception:  # noqa: BLE001 - the page's own query reports a broken database
+        return False
+    with _lock:
+        _seen[db.engine] = (now + FACTS_TTL_S, ok)
+    return ok
+
+
+def usable(f: Filters, db: Database | None = None) -> bool:
+    """Whether `f` can be answered from the rollups (see the module's docstring)."""
+    db = db or get_database()
+    if f.models or f.types or f.user or f.statuses:
+        return False
+    if not (_midnight(f.since) and _midnight(f.until)):
+        return False
+    return bool(facts_relation(db)) and _tables_readable(db)
+
+
+def _days(f: Filters) -> dict:
+    return {"d0": f.since.astimezone(UTC).date(), "d1": f.until.astimezone(UTC).date(), "tests": bool(f.include_tests)}
+
+
+_WINDOW = "scope_day >= :d0 AND scope_day < :d1 AND (:tests OR NOT is_test)"
+
+
+def _percentiles(conn, f: Filters, db: Database, by_model: bool) -> dict:
+    """{model or None: (p50, p95)} of the window's known latencies, exact, NULL when none."""
+    key = "model_used, " if by_model else ""
+    hist = conn.execute(
+        text(
+            f"""SELECT {key}bucket, CAST(sum(n) AS bigint) AS n FROM "{db.schema}".{ROLLUP_LATENCY}
+WHERE {_WINDOW} GROUP BY {key}bucket HAVING sum(n) > 0 ORDER BY {key}bucket"""
+        ),
+        _days(f),
+    ).all()
+    groups: dict = {}
+    for row in hist:
+        groups.setdefault(row[0] if by_model else None, []).append((row[-2], row[-1]))
+    # (group, rank) -> (bucket, offset in bucket) for every order statistic needed
+    wanted: dict[tuple, tuple[int, int]] = {}
+    plan: dict = {}
+    for group, buckets in groups.items():
+        total = sum(n for _, n in buckets)
+        stats = []
+        for p in PERCENTILES:
+            x = p * (total - 1)
+            first, second = math.floor(x), math.ceil(x)
+            stats.append((first, second, x - first))
+            for rank in (first, second):
+                before = 0
+                for bucket, n in buckets:
+                    if rank < before + n:
+                        wanted[(group, rank)] = (bucket, rank - before)
+                        break
+                    before += n
+        plan[group] = stats
+    # one query per (group, bucket): the ranks it holds are read with one OFFSET ... LIMIT
+    spans: dict[tuple, list[int]] = {}
+    for (group, _rank), (bucket, offset) in wanted.items():
+        spans.setdefault((group, bucket), []).append(offset)
+    values: dict[tuple, float] = {}
+    if spans:
+        parts, params = [], {"since": f.since, "until": f.until, "tests": bool(f.include_tests)}
+        order = list(spans)
+        for i, (group, bucket) in enumerate(order):
+            lo, hi = min(spans[(group, bucket)]), max(spans[(group, bucket)])
+            model = f" AND g.model_used IS NOT DISTINCT FROM :m{i}" if by_model else ""
+            parts.append(
+                f"""(SELECT {i} AS i, g.latency_ms FROM "{db.schema}".genlens_facts g
+  WHERE "{db.schema}".{BUCKET_FN}(g.latency_ms) = :b{i} AND g.latency_ms IS NOT NULL
+    AND g.scope_at >= :since AND g.scope_at < :until AND (:tests OR NOT g.is_test){model}
+  ORDER BY g.latency_ms OFFSET :o{i} LIMIT :n{i})"""
+            )
+            params |= {f"b{i}": bucket, f"o{i}": lo, f"n{i}": hi - lo + 1} | ({f"m{i}": group} if by_model else {})
+        got: dict[int, list[float]] = {}
+        for i, v in conn.execute(text("\nUNION ALL\n".join(parts)), params).all():
+            got.setdefault(i, []).append(float(v))
+        for vals in got.values():
+            vals.sort()
+        for (group, rank), (bucket, offset) in wanted.items():
+            i = order.index((group, bucket))
+            values[(group, rank)] = got[i][offset - min(spans[(group, bucket)])]
+    out = {}
+    for group, stats in plan.items():
+        res = []
+        for first, second, pct in stats:
+            lo, hi = values[(group, first)], values[(group, second)]
+            res.append(lo if first == second else lo + pct * (hi - lo))  # PostgreSQL's float8_lerp
+        out[group] = tuple(res)
+    return out
+
+
+def _fetch(sql: str, params: dict, db: Database, by_model: bool = False, expanding: tuple = ()) -> pd.DataFrame:
+    with read_only(db) as conn:
+        pct = _percentiles(conn, f=params.pop("_f"), db=db, by_model=by_model)
+        if by_model:
+            params |= {"pm": list(pct), "p50s": [v[0] for v in pct.values()], "p95s": [v[1] for v in pct.values()]}
+        else:
+            p50, p95 = pct.get(None, (None, None))
+            params |= {"p50": p50, "p95": p95}
+        stmt = text(sql)
+        if expanding:
+            stmt = stmt.bindparams(*(bindparam(n, expanding=True) for n in expanding))
+        result = conn.execute(stmt, params)
+        df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return masking.apply_frame(df, None)
+
+
+def summary_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
+    from queries.reports import SUMMARY_SELECT
+
+    db = db or get_database()
+    sql = f"""
+WITH r AS (SELECT * FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW}),
+a AS (
+    SELECT CAST(COALESCE(sum(attempts), 0) AS bigint) AS attempts,
+           CAST(COALESCE(sum(attempts) FILTER (WHERE status = 'success'), 0) AS bigint) AS success_attempts,
+           CAST(COALESCE(sum(attempts) FILTER (WHERE status IN ('success', 'failed', 'timeout')), 0) AS bigint)
+               AS terminal_attempts,
+           COALESCE(sum(cost_usd), 0) AS total_cost_usd,
+           COALESCE(sum(tokens), 0) AS total_tokens,
+           CAST(:p50 AS float8) AS p50_latency_ms,
+           CAST(:p95 AS float8) AS p95_latency_ms,
+           sum(quality_sum) / NULLIF(sum(quality_n), 0) AS avg_quality,
+           CAST(COALESCE(sum(attempts) FILTER (WHERE status = 'pending'), 0) AS bigint) AS pending_attempts,
+           CAST(COALESCE(sum(metadata_issues), 0) AS bigint) AS metadata_issues
+    FROM r
+), gg AS (
+    SELECT CAST(COALESCE(sum(gens), 0) AS bigint) AS generations,
+           CAST(COALESCE(sum(gens) FILTER (WHERE status = 'success'), 0) AS bigint) AS final_success,
+           CAST(COALESCE(sum(gens) FILTER (WHERE status IN ('success', 'failed', 'timeout')), 0) AS bigint)
+               AS final_terminal,
+           CAST(COALESCE(sum(gens_first_success), 0) AS bigint) AS first_success,
+           CAST(COALESCE(sum(gens_first_terminal), 0) AS bigint) AS first_terminal,
+           CAST(COALESCE(sum(gens_retried), 0) AS bigint) AS retried,
+           CAST(COALESCE(sum(gens_retried) FILTER (WHERE status = 'success'), 0) AS bigint) AS recovered
+    FROM r
+)
+{SUMMARY_SELECT}"""
+    return _fetch(sql, {**_days(f), "_f": f}, db)
+
+
+def daily_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
+    from queries.reports import RATE
+
+    db = db or get_database()
+    ok, term = (
+        "sum(attempts) FILTER (WHERE status = 'success')",
+        ("sum(attempts) FILTER (WHERE status IN ('success', 'failed', 'timeout'))"),
+    )
+    sql = f"""
+SELECT attempt_day AS day,
+       CAST(sum(attempts) AS bigint) AS attempts,
+       CAST(COALESCE({ok}, 0) AS bigint) AS successes,
+       CAST(COALESCE(sum(attempts) FILTER (WHERE status = 'failed'), 0) AS bigint) AS failures,
+       CAST(COALESCE(sum(attempts) FILTER (WHERE status = 'timeout'), 0) AS bigint) AS timeouts,
+       {RATE.format(num=f"COALESCE({ok}, 0)", den=f"CAST(COALESCE({term}, 0) AS bigint)")} AS attempt_success_rate,
+       CAST(COALESCE(sum(cost_usd), 0) AS float8) AS total_cost_usd
+FROM "{db.schema}".{ROLLUP}
+WHERE {_WINDOW}
+GROUP BY attempt_day
+HAVING sum(attempts) > 0
+ORDER BY 1"""
+    with read_only(db) as conn:
+        result = conn.execute(text(sql), _days(f))
+        df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return masking.apply_frame(df, None)
+
+
+def by_model_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
+    from queries.reports import RATE
+
+    db = db or get_database()
+    ok = "sum(attempts) FILTER (WHERE status = 'success')"
+    term = "sum(attempts) FILTER (WHERE status IN ('success', 'failed', 'timeout'))"
+    sql = f"""
+WITH b AS (
+    SELECT model_used,
+           CAST(sum(attempts) AS bigint) AS attempts,
+           CAST(COALESCE({ok}, 0) AS bigint) AS successes,
+           CAST(COALESCE(sum(attempts) FILTER (WHERE status = 'failed'), 0) AS bigint) AS failures,
+           CAST(COALESCE(sum(attempts) FILTER (WHERE status = 'timeout'), 0) AS bigint) AS timeouts,
+           CAST(COALESCE({term}, 0) AS bigint) AS terminal,
+           COALESCE(sum(cost_usd), 0) AS total_cost_usd,
+           sum(quality_sum) / NULLIF(sum(quality_n), 0) AS avg_quality
+    FROM "{db.schema}".{ROLLUP}
+    WHERE {_WINDOW}
+    GROUP BY model_used
+    HAVING sum(attempts) > 0
+), p AS (
+    SELECT * FROM unnest(CAST(:pm AS text[]), CAST(:p50s AS float8[]), CAST(:p95s AS float8[])) AS p(m, p50, p95)
+)
+SELECT b.model_used, b.attempts, b.successes, b.failures, b.timeouts,
+       {RATE.format(num="b.successes", den="b.terminal")} AS attempt_success_rate,
+       p.p50 AS p50_latency_ms, p.p95 AS p95_latency_ms,
+       CAST(b.total_cost_usd AS float8) AS total_cost_usd,
+       CAST(b.avg_quality AS float8) AS avg_quality
+FROM b LEFT JOIN p ON p.m IS NOT DISTINCT FROM b.model_used
+ORDER BY b.attempts DESC, b.model_used"""
+    return _fetch(sql, {**_days(f), "_f": f}, db, by_model=True)
+
+
+def issue_kind_counts(f: Filters, db: Database | None = None) -> dict[str, int]:
+    """Attempts per metadata-issue kind (queries.data_quality), from the rollup."""
+    db = db or get_database()
+    sums = ", ".join(f"CAST(COALESCE(sum({k}), 0) AS bigint) AS {k}" for k in ISSUE_KINDS)
+    with read_only(db) as conn:
+        row = (
+            conn.execute(text(f'SELECT {sums} FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW}'), _days(f)).mappings().one()
+        )
+    return {k: int(row[k]) for k in ISSUE_KINDS}
+
+
+def _rows(sql: str, params: dict, db: Database) -> pd.DataFrame:
+    with read_only(db) as conn:
+        result = conn.execute(text(sql), params)
+        df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return masking.apply_frame(df, None)
+
+
+def _r(db: Database) -> str:
+    """The window's rollup rows (rows a delta brought back to zero left out)."""
+    return f'(SELECT * FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW} AND attempts <> 0) AS r'
+
+
+def cost_by_model_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
+    """queries.cost_quality.by_model from the rollup."""
+    from queries.cost_quality import _rate
+
+    db = db or get_database()
+    sql = f"""
+WITH b AS (
+    SELECT model_used,
+           CAST(sum(attempts) AS bigint) AS attempts,
+           CAST(COALESCE(sum(attempts) FILTER (WHERE status = 'success'), 0) AS bigint) AS successes,
+           CAST(sum(cost_n) AS bigint) AS attempts_with_cost,
+           sum(cost_usd) AS cost, sum(cost_usd) / NULLIF(sum(cost_n), 0) AS avg_cost,
+           sum(quality_sum) / NULLIF(sum(quality_n), 0) AS avg_quality,
+           sum(tokens) AS tokens
+    FROM {_r(db)}
+    GROUP BY model_used
+), p AS (
+    SELECT * FROM unnest(CAST(:pm AS text[]), CAST(:p50s AS float8[]), CAST(:p95s AS float8[])) AS p(m, p50, p95)
+)
+SELECT b.model_used, b.attempts, b.successes, b.attempts_with_cost,
+       CAST(b.cost AS float8) AS total_cost_usd,
+       CAST(b.avg_cost AS float8) AS avg_cost_usd,
+       {_rate("b.cost", "b.successes")} AS cost_per_success_usd,
+       CAST(b.avg_quality AS float8) AS avg_quality,
+       p.p50 AS p50_latency_ms, p.p95 AS p95_latency_ms,
+       CAST(b.tokens AS bigint) AS total_tokens
+FROM b LEFT JOIN p ON p.m IS NOT DISTINCT FROM b.model_used
+ORDER BY total_cost_usd DESC, b.model_used"""
+    return _fetch(sql, {**_days(f), "_f": f}, db, by_model=True)
+
+
+def cost_by_day_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
+    """queries.cost_quality.cost_by_day from the rollup."""
+    db = db or get_database()
+    sql = f"""
+SELECT attempt_day AS day, model_used, CAST(sum(attempts) AS bigint) AS attempts,
+       CAST(sum(cost_usd) AS float8) AS total_cost_usd
+FROM {_r(db)}
+GROUP BY 1, 2
+ORDER BY 1, 2"""
+    return _rows(sql, _days(f), db)
+
+
+def phase_usage_frame(f: Filters, per_model: bool, db: Database | None = None) -> pd.DataFrame:
+    """queries.cost_quality.phase_usage from the rollup."""
+    from queries.core import PHASES
+
+    db = db or get_database()
+    values = ", ".join(
+        f"({i}, '{p}', r.tok_{p}_sum, r.tok_{p}_n, r.dur_{p}_sum, r.dur_{p}_n)" for i, p in enumerate(PHASES)
+    )
+    model_col, model_group = ("r.model_used, ", ", r.model_used") if per_model else ("", "")
+    sql = f"""
+SELECT {model_col}ph.phase,
+       CAST(sum(ph.tn) AS bigint) AS attempts_with_tokens,
+       CAST(sum(ph.ts) AS bigint) AS total_tokens,
+       CAST(sum(ph.ts) / NULLIF(sum(ph.tn), 0) AS float8) AS avg_tokens,
+       CAST(sum(ph.dn) AS bigint) AS attempts_with_duration,
+       CAST(sum(ph.ds) AS float8) AS total_duration_ms,
+       CAST(sum(ph.ds) / NULLIF(sum(ph.dn), 0) AS float8) AS avg_duration_ms
+FROM {_r(db)}
+CROSS JOIN LATERAL (VALUES {values}) AS ph(ord, phase, ts, tn, ds, dn)
+GROUP BY ph.ord, ph.phase{model_group}
+HAVING sum(ph.tn) > 0 OR sum(ph.dn) > 0
+ORDER BY {model_col}ph.ord"""
+    return _rows(sql, _days(f), db)
+
+
+def rates_by_day_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
+    """queries.reliability.rates_over_time for day buckets, from the rollup."""
+    from queries.reliability import _RATES, _SUMS
+
+    db = db or get_database()
+    term = "('success', 'failed', 'timeout')"
+    sql = f"""
+WITH r AS (SELECT * FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW} AND attempts <> 0),
+parts AS (
+    SELECT CAST(scope_day AS timestamp) AT TIME ZONE 'UTC' AS bucket,
+           sum(gens) AS generations,
+           COALESCE(sum(gens) FILTER (WHERE status = 'success'), 0) AS final_success,
+           COALESCE(sum(gens) FILTER (WHERE status IN {term}), 0) AS final_terminal,
+           sum(gens_first_success) AS first_success,
+           sum(gens_first_terminal) AS first_terminal,
+           sum(gens_retried) AS retried,
+           COALESCE(sum(gens_retried) FILTER (WHERE status = 'success'), 0) AS recovered,
+           0 AS attempts, 0 AS successes, 0 AS failures, 0 AS timeouts, 0 AS terminal_attempts,
+           sum(attempts) AS gen_attempts
+    FROM r GROUP BY 1
+    UNION ALL
+    SELECT CAST(attempt_day AS timestamp) AT TIME ZONE 'UTC', 0, 0, 0, 0, 0, 0, 0,
+           sum(attempts),
+           COALESCE(sum(attempts) FILTER (WHERE status = 'success'), 0),
+           COALESCE(sum(attempts) FILTER (WHERE status = 'failed'), 0),
+           COALESCE(sum(attempts) FILTER (WHERE status = 'timeout'), 0),
+           COALESCE(sum(attempts) FILTER (WHERE status IN {term}), 0),
+           0
+    FROM r GROUP BY 1
+), b AS (
+    SELECT bucket, {_SUMS} FROM parts GROUP BY bucket
+)
+SELECT bucket, {_RATES}
+FROM b
+ORDER BY bucket"""
+    return _rows(sql, _days(f), db)
