@@ -4,8 +4,8 @@
 
 Each session is a Streamlit AppTest of app.py in its own thread (one process, like one
 `streamlit run` serving N browser tabs, sharing its connection pool and data cache). A session
-walks the navigation in order, again and again, with the 30-day window ending at the data's end
-and, on each tour, one of the models (or none) as a filter, so that the shared cache is hit by
+opens the Overview and then clicks through every other page, again and again, with the 30-day
+window ending at the data's end and, on each tour, one of the models (or none) as a filter, so that the shared cache is hit by
 some page loads and missed by others. Recorded: every page time (p50, p95, max), exceptions and
 error panels, and the most database connections the dashboard held at once (sampled from
 pg_stat_activity every 100 ms, client backends only, against GENLENS_POOL_SIZE). Results go to bench/results.json
@@ -34,6 +34,32 @@ def _percentile(values: list[float], q: float) -> float | None:
     k = (len(values) - 1) * q
     lo, hi = int(k), min(int(k) + 1, len(values) - 1)
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def one_server() -> None:
+    """Make concurrent AppTest runs share one runtime, as the sessions of one server do.
+
+    AppTest installs a mock Runtime for each run and removes it when the run ends, which breaks
+    runs in other threads; here every run sees one shared mock (one media store, one data cache).
+    """
+    from unittest.mock import MagicMock
+
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheStorageManager
+    from streamlit.runtime.media_file_manager import MediaFileManager
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    shared = MagicMock(spec=Runtime)
+    shared.media_file_mgr = MediaFileManager(MemoryMediaFileStorage("/mock/media"))
+    shared.cache_storage_manager = MemoryCacheStorageManager()
+    try:
+        from streamlit.runtime.dataframe_source_manager import DataframeSourceManager
+
+        shared.dataframe_source_mgr = DataframeSourceManager()
+    except ImportError:
+        pass
+    Runtime.instance = classmethod(lambda cls: shared)
+    Runtime.exists = classmethod(lambda cls: True)
 
 
 def run(url: str, schema: str, sessions: int, seconds: float, seed: int = 1) -> dict:
@@ -85,16 +111,18 @@ def run(url: str, schema: str, sessions: int, seconds: float, seed: int = 1) -> 
         from streamlit.testing.v1 import AppTest
 
         rnd = random.Random(seed * 1000 + i)
+        order = [default, *[p for p in nav if p != default]]
         while time.monotonic() < stop_at:
+            # one tour = one browser tab opened on the Overview, then a click on each page in turn
             model = rnd.choice([None, *models])
-            for page in nav:
+            at = AppTest.from_file(str(pg.APP), default_timeout=600)
+            for k, v in params.items():
+                at.query_params[k] = v
+            if model:
+                at.query_params["model"] = model
+            for page in order:
                 if time.monotonic() >= stop_at:
                     return
-                at = AppTest.from_file(str(pg.APP), default_timeout=600)
-                for k, v in params.items():
-                    at.query_params[k] = v
-                if model:
-                    at.query_params["model"] = model
                 if page.endswith("generation.py"):
                     at.query_params[pg.page_param(page, "generation_id")] = gid
                 if page != default:
@@ -111,6 +139,7 @@ def run(url: str, schema: str, sessions: int, seconds: float, seed: int = 1) -> 
                     times[page].append(elapsed)
                     problems.extend(f"{Path(page).stem}: {b}" for b in bad)
 
+    one_server()
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     started = time.perf_counter()

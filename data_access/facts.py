@@ -189,6 +189,9 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     PRIMARY KEY (generation_id, attempt_number)
 )"""),
         _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_scope ON {TABLE} (scope_at)"),
+        # the sidebar's selective filters: one model, one user
+        _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_model ON {TABLE} (model_used, scope_at)"),
+        _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_user ON {TABLE} (user_id, scope_at)"),
         # Latency buckets: 1 % wide on a log scale (bucket 0 below 1 ms); NaN and absurd values last.
         _ddl(f"""
 CREATE OR REPLACE FUNCTION {BUCKET_FN}(ms float8) RETURNS integer

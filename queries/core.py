@@ -109,8 +109,11 @@ EXTRAS: dict[str, str] = {
             END AS retries) AS v
         WHERE v.retries IS NOT NULL)""",
     "prompt": "g.prompt",
+    # always in att over the raw table; from the facts table only when asked for (it is read from
+    # the attempt row itself, once per row: costly in a CTE that PostgreSQL materialises)
+    "error_message": "g.error_message",
 }
-FACT_EXTRAS = tuple(name for name in EXTRAS if name != "prompt")
+FACT_EXTRAS = tuple(name for name in EXTRAS if name not in ("prompt", "error_message"))
 
 # One row per generation in scope (after `gen`): when its first attempt started, and that attempt's
 # model and type (`Sql.g1`; stored in the facts table for unfiltered scopes).
@@ -228,7 +231,7 @@ def forget_facts(db: Database) -> None:
 
 FACT_ATTEMPT_COLUMNS = f"""
     g.generation_id, g.attempt_number, g.status, g.model_used, g.story_type, g.user_id,
-    g.created_at, g.completed_at, {{message}} AS error_message, g.has_message,
+    g.created_at, g.completed_at, g.has_message,
     (g.status IN {TERMINAL}) AS terminal,
     g.latency_ms, g.cost_usd, g.tokens, g.duration_ms, g.quality, g.metadata_issue,
     g.error_signature AS signature_pre, g.is_final, g.final_status AS gen_final_status,
@@ -263,9 +266,12 @@ def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...])
            (array_agg(status ORDER BY attempt_number DESC, created_at DESC))[1] AS final_status,
            (array_agg(status ORDER BY attempt_number, created_at))[1] AS first_status
     FROM att GROUP BY generation_id"""
+    # Columns read from the attempt row itself are computed per row of att: never materialise it
+    # then (the queries that ask for them read att once, and only some of its rows).
+    inline = " NOT MATERIALIZED" if any(n not in FACT_EXTRAS for n in extras) else ""
     sql = f"""
-WITH att AS (
-    SELECT {FACT_ATTEMPT_COLUMNS.format(message=raw_column("error_message"))}{extra}
+WITH att AS{inline} (
+    SELECT {FACT_ATTEMPT_COLUMNS}{extra}
     FROM {facts} g
     WHERE {in_window} AND {where}
 ), gen AS (
@@ -298,7 +304,7 @@ def scoped(f: Filters, db: Database | None = None, *, extras: tuple[str, ...] = 
         if f.include_tests
         else f"AND NOT EXISTS (SELECT 1 FROM {t} g WHERE g.generation_id = c.generation_id AND {IS_TEST})"
     )
-    extra = "".join(f", {EXTRAS[n]} AS {n}" for n in extras)
+    extra = "".join(f", {EXTRAS[n]} AS {n}" for n in extras if n != "error_message")
     sql = f"""
 WITH cand AS (
     SELECT DISTINCT generation_id FROM {t} WHERE created_at >= :since AND created_at < :until

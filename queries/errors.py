@@ -94,7 +94,7 @@ def signature_attempts(
     Grain: one row per attempt, at most `limit`. Columns: generation_id (text), attempt_number, status,
     model_used, created_at, latency_ms (ms, NULL when unknown), error_message.
     """
-    s = scoped(f, db)
+    s = scoped(f, db, extras=("error_message",))
     sql = (
         s.text
         + f"""

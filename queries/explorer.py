@@ -96,7 +96,7 @@ def _key_expr(q: ExplorerQuery) -> str:
 
 def _base(f: Filters, q: ExplorerQuery, db: Database | None) -> tuple[str, dict[str, Any], tuple[str, ...], str]:
     """(WITH ... x, params, expanding, WHERE over x) for the filtered attempts."""
-    s = scoped(f, db, extras=("prompt",))
+    s = scoped(f, db, extras=("prompt", "error_message"))
     sql = (
         s.text
         + f"""

@@ -171,7 +171,7 @@ ORDER BY occurrences DESC, error_signature"""
 
 
 def attempts_sql(f: Filters, db: Database | None = None) -> Sql:
-    s = scoped(f, db)
+    s = scoped(f, db, extras=("error_message",))
     sql = (
         s.text
         + f"""

@@ -62,6 +62,8 @@ BEGIN
     PRIMARY KEY (generation_id, attempt_number)
 )$ddl$;
     EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_scope ON genlens_facts (scope_at)$ddl$;
+    EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_model ON genlens_facts (model_used, scope_at)$ddl$;
+    EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_user ON genlens_facts (user_id, scope_at)$ddl$;
     EXECUTE $ddl$CREATE OR REPLACE FUNCTION genlens_latency_bucket(ms float8) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
     SELECT CASE WHEN ms < 1 THEN 0 WHEN ms > 1e300 OR ms = 'NaN' THEN 100000
