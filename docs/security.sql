@@ -37,11 +37,13 @@ BEGIN
                    AND policyname = 'GenLens writer records test generations') THEN
         EXECUTE format('CREATE POLICY "GenLens writer records test generations" ON %I.generations FOR ALL TO genlens_writer USING (true) WITH CHECK (true)', s);
     END IF;
-    -- The facts table GenLens keeps beside generations (supabase/migrations/*_genlens_facts.sql):
-    -- pages read it when they may, else they read generations directly. Its triggers write it as its
-    -- owner, so the writer needs nothing on it.
+    -- The facts table and daily rollups GenLens keeps beside generations
+    -- (supabase/migrations/*_genlens_facts.sql): pages read them when they may, else they read
+    -- generations directly. Their triggers write them as their owner: the writer needs nothing on them.
     IF to_regclass(format('%I.genlens_facts', s)) IS NOT NULL THEN
-        EXECUTE format('GRANT SELECT ON %I.genlens_facts, %I.genlens_facts_broken TO genlens_reader', s, s);
+        EXECUTE format('GRANT SELECT ON %I.genlens_facts, %I.genlens_facts_broken, %I.genlens_rollup,'
+                       ' %I.genlens_rollup_latency TO genlens_reader', s, s, s, s);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %I.genlens_latency_bucket(float8) TO genlens_reader', s);
     END IF;
     -- The audit trail (row level security on, no policy by default): the reader reads it for the
     -- Audit page, the writer appends to it (no UPDATE, no DELETE).

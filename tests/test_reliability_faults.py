@@ -171,4 +171,15 @@ def test_dashboard_works_with_the_read_only_role(reader_url, monkeypatch):
         at.run()
         assert not at.exception, page
         assert not at.error, (page, [e.value for e in at.error])
+    # ... and the grants let it read the facts table and the rollups (not the raw fallback)
+    from datetime import UTC, datetime
+
+    from data_access.engine import get_database
+    from queries import rollup
+    from queries.core import facts_relation
+    from queries.filters import Filters
+
+    db = get_database()
+    assert facts_relation(db)
+    assert rollup.usable(Filters(since=datetime(2026, 10, 1, tzinfo=UTC), until=datetime(2026, 11, 1, tzinfo=UTC)))
     _reset()
