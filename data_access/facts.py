@@ -59,6 +59,8 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("first_model", "text", "first_value(g.model_used) OVER wa"),
     ("first_type", "text", "first_value(g.story_type) OVER wa"),
     ("is_final", "boolean NOT NULL", "(row_number() OVER wd = 1)"),
+    # the generation's first attempt of this story type (counts generations per type in one pass)
+    ("type_first", "boolean NOT NULL", "(row_number() OVER wt = 1)"),
     ("status", "text", "g.status"),
     ("model_used", "text", "g.model_used"),
     ("story_type", "text", "g.story_type"),
@@ -95,7 +97,8 @@ FROM generations g
 WHERE {where}
 WINDOW w AS (PARTITION BY g.generation_id),
        wd AS (PARTITION BY g.generation_id ORDER BY g.attempt_number DESC, g.created_at DESC),
-       wa AS (PARTITION BY g.generation_id ORDER BY g.attempt_number, g.created_at)"""
+       wa AS (PARTITION BY g.generation_id ORDER BY g.attempt_number, g.created_at),
+       wt AS (PARTITION BY g.generation_id, g.story_type ORDER BY g.attempt_number, g.created_at)"""
 
 
 # --- Daily rollups of the facts (the Overview's summary, daily and by-model figures) ----------------

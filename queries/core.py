@@ -235,7 +235,7 @@ FACT_ATTEMPT_COLUMNS = f"""
     (g.status IN {TERMINAL}) AS terminal,
     g.latency_ms, g.cost_usd, g.tokens, g.duration_ms, g.quality, g.metadata_issue,
     g.error_signature AS signature_pre, g.is_final, g.final_status AS gen_final_status,
-    g.first_status AS gen_first_status, g.gen_attempts"""
+    g.first_status AS gen_first_status, g.gen_attempts, g.type_first"""
 
 
 def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...]) -> Sql:

@@ -99,17 +99,27 @@ def cost_by_story_type(f: Filters, db: Database | None = None) -> pd.DataFrame:
     known cost), cost_per_success_usd (total cost / successful generations of that type).
     """
     s = scoped(f, db)
+    if s.facts_gen:
+        # the facts rows say which attempt is its generation's first of its type, and its final
+        # status: one pass, no join, no count(DISTINCT)
+        gens = "count(*) FILTER (WHERE att.type_first)"
+        ok = "count(*) FILTER (WHERE att.type_first AND att.gen_final_status = 'success')"
+        source = "att"
+    else:
+        gens = "count(DISTINCT att.generation_id)"
+        ok = "count(DISTINCT att.generation_id) FILTER (WHERE gen.final_status = 'success')"
+        source = "att JOIN gen USING (generation_id)"
     sql = (
         s.text
         + f"""
 , t AS (
     SELECT att.story_type,
-           count(DISTINCT att.generation_id) AS generations,
-           count(DISTINCT att.generation_id) FILTER (WHERE gen.final_status = 'success') AS successful_generations,
+           {gens} AS generations,
+           {ok} AS successful_generations,
            count(*) AS attempts,
            COALESCE(sum(att.cost_usd), 0) AS total_cost_usd,
            avg(att.cost_usd) AS avg_cost_usd
-    FROM att JOIN gen USING (generation_id)
+    FROM {source}
     GROUP BY att.story_type
 )
 SELECT story_type, generations, successful_generations, attempts,

@@ -33,6 +33,7 @@ BEGIN
     first_model text,
     first_type text,
     is_final boolean NOT NULL,
+    type_first boolean NOT NULL,
     status text,
     model_used text,
     story_type text,
@@ -114,7 +115,7 @@ BEGIN
         FROM old WHERE latency_ms IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
         ON CONFLICT (scope_day, is_test, model_used, bucket) DO UPDATE SET n = t.n + excluded.n;
         WITH new AS (
-            INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, first_model, first_type, is_final, status, model_used, story_type, user_id, created_at, completed_at, has_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_phases)
+            INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, first_model, first_type, is_final, type_first, status, model_used, story_type, user_id, created_at, completed_at, has_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_phases)
 SELECT g.generation_id AS generation_id,
        g.attempt_number AS attempt_number,
        min(g.created_at) OVER w AS scope_at,
@@ -125,6 +126,7 @@ SELECT g.generation_id AS generation_id,
        first_value(g.model_used) OVER wa AS first_model,
        first_value(g.story_type) OVER wa AS first_type,
        (row_number() OVER wd = 1) AS is_final,
+       (row_number() OVER wt = 1) AS type_first,
        g.status AS status,
        g.model_used AS model_used,
        g.story_type AS story_type,
@@ -164,7 +166,8 @@ FROM generations g
 WHERE g.generation_id = ANY (ids)
 WINDOW w AS (PARTITION BY g.generation_id),
        wd AS (PARTITION BY g.generation_id ORDER BY g.attempt_number DESC, g.created_at DESC),
-       wa AS (PARTITION BY g.generation_id ORDER BY g.attempt_number, g.created_at)
+       wa AS (PARTITION BY g.generation_id ORDER BY g.attempt_number, g.created_at),
+       wt AS (PARTITION BY g.generation_id, g.story_type ORDER BY g.attempt_number, g.created_at)
             RETURNING *
         ),
         r AS (INSERT INTO genlens_rollup AS t (scope_day, attempt_day, is_test, model_used, status, attempts, cost_usd, cost_n, tokens, quality_sum, quality_n, metadata_issues, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, gens, gens_first_success, gens_first_terminal, gens_retried, tok_metadata_sum, tok_metadata_n, dur_metadata_sum, dur_metadata_n, tok_sections_sum, tok_sections_n, dur_sections_sum, dur_sections_n, tok_validation_sum, tok_validation_n, dur_validation_sum, dur_validation_n)
@@ -199,7 +202,7 @@ BEGIN
         defs := defs || ix.def;
         EXECUTE format('DROP INDEX %I', ix.relname);
     END LOOP;
-    INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, first_model, first_type, is_final, status, model_used, story_type, user_id, created_at, completed_at, has_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_phases)
+    INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, first_model, first_type, is_final, type_first, status, model_used, story_type, user_id, created_at, completed_at, has_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_phases)
 SELECT g.generation_id AS generation_id,
        g.attempt_number AS attempt_number,
        min(g.created_at) OVER w AS scope_at,
@@ -210,6 +213,7 @@ SELECT g.generation_id AS generation_id,
        first_value(g.model_used) OVER wa AS first_model,
        first_value(g.story_type) OVER wa AS first_type,
        (row_number() OVER wd = 1) AS is_final,
+       (row_number() OVER wt = 1) AS type_first,
        g.status AS status,
        g.model_used AS model_used,
        g.story_type AS story_type,
@@ -249,7 +253,8 @@ FROM generations g
 WHERE TRUE
 WINDOW w AS (PARTITION BY g.generation_id),
        wd AS (PARTITION BY g.generation_id ORDER BY g.attempt_number DESC, g.created_at DESC),
-       wa AS (PARTITION BY g.generation_id ORDER BY g.attempt_number, g.created_at);
+       wa AS (PARTITION BY g.generation_id ORDER BY g.attempt_number, g.created_at),
+       wt AS (PARTITION BY g.generation_id, g.story_type ORDER BY g.attempt_number, g.created_at);
     GET DIAGNOSTICS n = ROW_COUNT;
     PERFORM set_config('maintenance_work_mem', '256MB', true);
     FOREACH def IN ARRAY defs LOOP
