@@ -74,35 +74,43 @@ def targets(size: int, r: dict) -> list[tuple[str, str, str, bool | None]]:
         out.append(
             (
                 "every other page, cold, 30-day window",
-                "< 2 s",
+                "< 2 s" if size < 5_000_000 else "(the < 2 s target is at 1M)",
                 f"slowest {Path(worst[0]).stem}: {_s(worst[1]['s'])}"
                 + (f"; failed: {', '.join(broken)}" if broken else ""),
-                worst[1]["s"] < 2 and not broken,
+                (worst[1]["s"] < 2 and not broken) if size < 5_000_000 else (False if broken else None),
             )
         )
     s = w30["summary"]
     ratio_hand = s["ours_s"] / s["hand_s"] if s["hand_s"] else None
+    at_1m = size < 5_000_000  # the issue sets these two at 1M
     out.append(
         (
             "summary report vs best hand-written SQL",
-            "ours/hand <= 1.5",
-            f"{ratio_hand:.2f}" if ratio_hand else "–",
-            None if ratio_hand is None else ratio_hand <= 1.5,
+            "ours/hand <= 1.5" + ("" if at_1m else " (target at 1M)"),
+            f"{ratio_hand:.2f} (best: {s.get('hand_variant', '?')})" if ratio_hand else "–",
+            None if ratio_hand is None or not at_1m else ratio_hand <= 1.5,
         )
     )
     if "naive_s" in s:
         speedup = s["naive_s"] / s["ours_s"]
-        out.append(("summary report vs naive pandas", ">= 20x faster", f"{speedup:.1f}x faster", speedup >= 20))
+        out.append(
+            (
+                "summary report vs naive pandas",
+                ">= 20x faster" + ("" if at_1m else " (target at 1M)"),
+                f"{speedup:.1f}x faster",
+                speedup >= 20 if at_1m else None,
+            )
+        )
     else:
         out.append(("summary report vs naive pandas", ">= 20x faster", "naive not run at this size (memory)", None))
     for key in ("pages/explorer.py", "pages/generation.py"):
         if key in pages:
             out.append(
                 (
-                    f"{Path(key).stem} page (cold, 30-day window)",
+                    f"{Path(key).stem} page (cold, 30-day window, whole page with sidebar)",
                     "< 200 ms (at 10M)",
                     _s(pages[key]["s"]),
-                    pages[key]["s"] < 0.2,
+                    pages[key]["s"] < 0.2 if not at_1m else None,
                 )
             )
     q = w30.get("queries", {})

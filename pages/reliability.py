@@ -433,6 +433,7 @@ def render() -> None:
         (reliability.stale_pending, f, minutes),
         (reliability.rates_over_time, f),
         (reliability.rates_by, f, "model_used"),
+        *([(reliability.rates_by, f, "story_type")] if has_dimension("story_type") else []),
         (reports.fetch_report, "retries", f),
         (reliability.phase_retries, f),
     )

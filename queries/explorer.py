@@ -180,6 +180,14 @@ def explorer_page(
 
 def explorer_count(f: Filters, q: ExplorerQuery, db: Database | None = None) -> int:
     """Number of attempts matching the sidebar filters and q (all pages)."""
+    from dataclasses import replace as _replace
+
+    from queries import rollup
+
+    # Attempt counts by model and status are in the daily rollups: no scan for the plain views.
+    plain = q.signature is None and q.text is None and not q.issues_only and not f.types and not f.user
+    if plain and rollup.usable(_replace(f, models=(), statuses=()), db):
+        return rollup.attempt_count(f, db)
     sql, params, expanding, where = _base(f, q, db)
     df = fetch(sql + f"\nSELECT count(*) AS n FROM x WHERE {where}", params, expanding, db)
     return int(df["n"].iloc[0])

@@ -384,3 +384,23 @@ SELECT bucket, {_RATES}
 FROM b
 ORDER BY bucket"""
     return _rows(sql, _days(f), db)
+
+
+def attempt_count(f: Filters, db: Database | None = None) -> int:
+    """Attempts of the generations in scope, narrowed to f's models and statuses (the Explorer's
+    total). Only those two attempt filters may be set: the rollup is keyed by model and status."""
+    db = db or get_database()
+    bits, params = [], _days(f)
+    if f.models:
+        bits.append("model_used IN :models")
+        params["models"] = list(f.models)
+    if f.statuses:
+        bits.append("status IN :statuses")
+        params["statuses"] = list(f.statuses)
+    where = "".join(f" AND {b}" for b in bits)
+    stmt = text(f'SELECT CAST(COALESCE(sum(attempts), 0) AS bigint) FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW}{where}')
+    expanding = [n for n in ("models", "statuses") if n in params]
+    if expanding:
+        stmt = stmt.bindparams(*(bindparam(n, expanding=True) for n in expanding))
+    with read_only(db) as conn:
+        return int(conn.execute(stmt, params).scalar())

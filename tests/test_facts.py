@@ -49,6 +49,9 @@ def _queries(f: Filters) -> dict[str, object]:
         "cost.quality_histogram": lambda: cost_quality.quality_histogram(f),
         "cost.outlier_counts": lambda: pd.DataFrame([cost_quality.outlier_counts(f, cost_quality.Thresholds())]),
         "explorer.count": lambda: pd.DataFrame([{"n": explorer.explorer_count(f, explorer.ExplorerQuery())}]),
+        "explorer.count_failed": lambda: pd.DataFrame(
+            [{"n": explorer.explorer_count(explorer.with_statuses(f, ("failed", "timeout")), explorer.ExplorerQuery())}]
+        ),
         "explorer.page": lambda: explorer.explorer_page(f, explorer.ExplorerQuery(), limit=40).rows,
         "explorer.page_by_cost": lambda: (
             explorer.explorer_page(f, explorer.ExplorerQuery(sort="cost_usd", descending=False), limit=40).rows
