@@ -134,7 +134,8 @@ def run_size(db, attempts: int, args) -> dict:
         w["summary"] = qt.summary_three_ways(db, schema, f, args.runs, args.runs, naive_ok, args.max_seconds)
         s = w["summary"]
         log(
-            f"    ours {s['ours_s']:.2f} s, hand {s['hand_s']:.2f} s"
+            f"    ours {s['ours_s']:.2f} s, hand "
+            + (f"{s['hand_s']:.2f} s" if s["hand_s"] is not None else "stopped (every variant past the limit)")
             + (f", naive {s['naive_s']:.2f} s" if "naive_s" in s else ", naive not run")
             + (
                 f"; differences {s['hand_vs_ours'] + s.get('naive_vs_ours', [])}"

@@ -166,15 +166,20 @@ def size_section(size: int, r: dict) -> list[str]:
     rows = {
         "GenLens (queries.reports.summary)": lambda s: _s(s["ours_s"]),
         "best hand-written single SQL statement": lambda s: (
-            _s(s["hand_s"])
+            (_s(s["hand_s"]) if s.get("hand_s") else "every variant stopped")
             + (
-                f" ({s['hand_variant']}; " + ", ".join(f"{k} {_s(v)}" for k, v in s["hand_variants_s"].items()) + ")"
-                if s.get("hand_variants_s")
+                f" ({s['hand_variant']}; "
+                + ", ".join(
+                    [f"{k} {_s(v)}" for k, v in s["hand_variants_s"].items()]
+                    + [f"{k} stopped after {_s(v)}" for k, v in s.get("hand_timed_out", {}).items()]
+                )
+                + ")"
+                if s.get("hand_variants_s") or s.get("hand_timed_out")
                 else ""
             )
         ),
         "naive: pd.read_sql of raw rows + pandas": lambda s: _s(s.get("naive_s")) if "naive_s" in s else "not run",
-        "ours / hand-written": lambda s: f"{s['ours_s'] / s['hand_s']:.2f}",
+        "ours / hand-written": lambda s: f"{s['ours_s'] / s['hand_s']:.2f}" if s.get("hand_s") else "–",
         "ours / naive": lambda s: (
             f"{s['ours_s'] / s['naive_s']:.3f} ({s['naive_s'] / s['ours_s']:.1f}x faster)" if "naive_s" in s else "–"
         ),
@@ -322,8 +327,10 @@ def sessions_section(results: dict) -> list[str]:
         "## Load: concurrent sessions (issue 8)",
         "",
         f"`{r['command']}` ({r['date']}, load average at the end {', '.join(f'{x:.1f}' for x in r['loadavg'])}): "
-        f"{r['sessions']} AppTest sessions of app.py in one process, each touring every page in menu order "
-        f"(30-day window; each tour with one model filter picked at random, or none) for {r['seconds']:g} s; "
+        f"{r['sessions']} AppTest sessions of app.py as threads of one process (one shared runtime, data cache "
+        f"and connection pool, like one `streamlit run` serving {r['sessions']} browser tabs), each opening the "
+        f"Overview and then every other page in turn (30-day window; each tour with one model filter picked at "
+        f"random, or none) for {r['seconds']:g} s; "
         f"the last tours finished {r['wall_s']:.0f} s after the start.",
         "",
         f"- page loads: {r['page_loads']:,}; **errors: {r['errors']}**"

@@ -40,7 +40,8 @@ def one_server() -> None:
     """Make concurrent AppTest runs share one runtime, as the sessions of one server do.
 
     AppTest installs a mock Runtime for each run and removes it when the run ends, which breaks
-    runs in other threads; here every run sees one shared mock (one media store, one data cache).
+    runs in other threads; here every run sees one shared mock (one media store, one data cache)
+    and one script cache.
     """
     from unittest.mock import MagicMock
 
@@ -60,6 +61,14 @@ def one_server() -> None:
         pass
     Runtime.instance = classmethod(lambda cls: shared)
     Runtime.exists = classmethod(lambda cls: True)
+    # A server compiles each page once into its script cache; AppTest makes a new cache per run,
+    # and CPython 3.11's compiler is not safe to run from several threads at once ("AST constructor
+    # recursion depth mismatch"). One shared cache, as in a server.
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import app_test
+
+    cache = ScriptCache()
+    app_test.ScriptCache = lambda: cache
 
 
 def run(url: str, schema: str, sessions: int, seconds: float, seed: int = 1) -> dict:
@@ -130,7 +139,10 @@ def run(url: str, schema: str, sessions: int, seconds: float, seed: int = 1) -> 
                 t0 = time.perf_counter()
                 try:
                     at.run()
-                    bad = [str(e.message)[:200] for e in at.exception]
+                    bad = [
+                        (str(e.message) + " " + " ".join(getattr(e, "stack_trace", [])[-2:]))[:300]
+                        for e in at.exception
+                    ]
                     bad += [str(e.value)[:200] for e in at.error if "admin login" not in str(e.value)]
                 except Exception as exc:  # noqa: BLE001 - recorded as a failure
                     bad = [f"{type(exc).__name__}: {exc}"[:200]]

@@ -239,9 +239,25 @@ def _num(v: str, upper: float | None = None) -> str:
 HAND_VARIANTS = ("all-attempts", "since", "facts")
 
 
-def hand_summary(engine: Engine, schema: str, f: Filters, variant: str = "all-attempts") -> dict:
+def hand_summary(
+    engine: Engine, schema: str, f: Filters, variant: str = "all-attempts", timeout_s: float | None = None
+) -> dict | None:
+    """The hand-written summary; None when it ran past `timeout_s` (a raw-table variant at 10M)."""
+    from sqlalchemy.exc import OperationalError
+
     with engine.connect() as conn:
-        row = conn.execute(text(hand_sql(schema, variant)), {"since": f.since, "until": f.until}).mappings().one()
+        if timeout_s:
+            conn.execute(text(f"SET statement_timeout = {int(timeout_s * 1000)}"))
+        try:
+            row = conn.execute(text(hand_sql(schema, variant)), {"since": f.since, "until": f.until}).mappings().one()
+        except OperationalError as exc:
+            if "statement timeout" not in str(exc):
+                raise
+            return None
+        finally:
+            if timeout_s:
+                conn.rollback()
+                conn.execute(text("RESET statement_timeout"))
     return dict(row)
 
 
