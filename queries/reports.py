@@ -266,19 +266,6 @@ def report_sql(name: str, f: Filters, db: Database | None = None) -> Sql:
     return REPORTS[name][0](f, db)
 
 
-def _rollup_reports() -> dict[str, Callable]:
-    from queries import rollup
-
-    return {"summary": rollup.summary_frame, "daily": rollup.daily_frame, "by_model": rollup.by_model_frame}
-
-
-ROLLUP_REPORTS = {
-    "summary": lambda f, db: _rollup_reports()["summary"](f, db),
-    "daily": lambda f, db: _rollup_reports()["daily"](f, db),
-    "by_model": lambda f, db: _rollup_reports()["by_model"](f, db),
-}
-
-
 def fetch_report(name: str, f: Filters, db: Database | None = None) -> pd.DataFrame:
     """A report as a DataFrame, columns in contract order (for pages; small reports).
 
@@ -287,8 +274,9 @@ def fetch_report(name: str, f: Filters, db: Database | None = None) -> pd.DataFr
     """
     from queries import rollup
 
-    if name in ROLLUP_REPORTS and rollup.usable(f, db):
-        return ROLLUP_REPORTS[name](f, db)
+    from_rollup = {"summary": rollup.summary_frame, "daily": rollup.daily_frame, "by_model": rollup.by_model_frame}
+    if name in from_rollup and rollup.usable(f, db):
+        return from_rollup[name](f, db)
     s = report_sql(name, f, db)
     return fetch(s.text, s.params, s.expanding, db)
 

@@ -218,10 +218,7 @@ WHERE {_WINDOW}
 GROUP BY attempt_day
 HAVING sum(attempts) > 0
 ORDER BY 1"""
-    with read_only(db) as conn:
-        result = conn.execute(text(sql), _days(f))
-        df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    return masking.apply_frame(df, None)
+    return _rows(sql, _days(f), db)
 
 
 def by_model_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
