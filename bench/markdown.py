@@ -334,10 +334,16 @@ def sessions_section(results: dict) -> list[str]:
         f"the last tours finished {r['wall_s']:.0f} s after the start.",
         "",
         f"- page loads: {r['page_loads']:,}; **errors: {r['errors']}**"
-        + (f" ({'; '.join(r['error_examples'][:3])})" if r["errors"] else ""),
+        + (f" ({'; '.join(r['error_examples'][:3])})" if r["errors"] else "")
+        + " (an error is an exception or error panel on the page, or a run that drew no page)",
         f"- page time over all loads: **p50 {_s(r['p50_s'])}, p95 {_s(r['p95_s'])}**, max {_s(r['max_s'])}",
         f"- database connections held by the dashboard at once: at most **{r['peak_connections']}** "
         f"(GENLENS_POOL_SIZE {r['pool_size']}; sampled from pg_stat_activity every 100 ms)",
+        "",
+        f"The p95 is mostly waiting, not one page's work: {r['sessions']} sessions share the pool's "
+        f"{r['pool_size']} connections and the machine's cores (see the load average), and most tours carry a "
+        "model filter, which the daily rollups cannot answer (one session alone: the tables above; "
+        "model-filtered pages at 1M in bench/NOTES.md).",
         "",
         "| page | loads | p50 | p95 | max |",
         "|---|---|---|---|---|",

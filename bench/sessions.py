@@ -20,6 +20,7 @@ import os
 import random
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,19 +37,23 @@ def _percentile(values: list[float], q: float) -> float | None:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
-def one_server() -> None:
+@contextmanager
+def one_server():
     """Make concurrent AppTest runs share one runtime, as the sessions of one server do.
 
     AppTest installs a mock Runtime for each run and removes it when the run ends, which breaks
-    runs in other threads; here every run sees one shared mock (one media store, one data cache)
-    and one script cache.
+    runs in other threads; inside this block every run sees one shared mock (one media store, one
+    data cache) and one script cache. Everything patched is put back on leaving.
     """
     from unittest.mock import MagicMock
 
+    from streamlit import config
     from streamlit.runtime import Runtime
     from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheStorageManager
     from streamlit.runtime.media_file_manager import MediaFileManager
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import app_test, local_script_runner
 
     shared = MagicMock(spec=Runtime)
     shared.media_file_mgr = MediaFileManager(MemoryMediaFileStorage("/mock/media"))
@@ -59,19 +64,32 @@ def one_server() -> None:
         shared.dataframe_source_mgr = DataframeSourceManager()
     except ImportError:
         pass
+    # A server compiles each script once into its one script cache. AppTest makes two caches per
+    # run (app.py's runner, the pages manager), and CPython 3.11's parser is not safe to run from
+    # several threads at once ("AST constructor recursion depth mismatch": the run stops with a
+    # compile error and draws nothing). One shared cache, as in a server.
+    cache = ScriptCache()
+    saved = (
+        Runtime.__dict__["instance"],
+        Runtime.__dict__["exists"],
+        app_test.ScriptCache,
+        local_script_runner.ScriptCache,
+        config.get_option("client.showErrorDetails"),
+    )
     Runtime.instance = classmethod(lambda cls: shared)
     Runtime.exists = classmethod(lambda cls: True)
-    # A server compiles each page once into its script cache; AppTest makes a new cache per run,
-    # and CPython 3.11's compiler is not safe to run from several threads at once ("AST constructor
-    # recursion depth mismatch"). One shared cache, as in a server.
-    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
-    from streamlit.testing.v1 import app_test
+    app_test.ScriptCache = local_script_runner.ScriptCache = lambda: cache
+    # The dashboard's config hides error details from users; the harness reports causes.
+    config.set_option("client.showErrorDetails", "full")
+    try:
+        yield
+    finally:
+        Runtime.instance, Runtime.exists, app_test.ScriptCache, local_script_runner.ScriptCache, details = saved
+        config.set_option("client.showErrorDetails", details)
 
-    cache = ScriptCache()
-    app_test.ScriptCache = lambda: cache
 
-
-def run(url: str, schema: str, sessions: int, seconds: float, seed: int = 1) -> dict:
+def run(url: str, schema: str, sessions: int, seconds: float, seed: int = 1, tours: int = 0) -> dict:
+    """Each session tours until `seconds` have passed and it has finished at least `tours` tours."""
     from sqlalchemy import create_engine, text
 
     from bench import pages as pg
@@ -121,7 +139,12 @@ def run(url: str, schema: str, sessions: int, seconds: float, seed: int = 1) -> 
 
         rnd = random.Random(seed * 1000 + i)
         order = [default, *[p for p in nav if p != default]]
-        while time.monotonic() < stop_at:
+        finished = 0
+
+        def over() -> bool:
+            return time.monotonic() >= stop_at and finished >= tours
+
+        while not over():
             # one tour = one browser tab opened on the Overview, then a click on each page in turn
             model = rnd.choice([None, *models])
             at = AppTest.from_file(str(pg.APP), default_timeout=600)
@@ -130,7 +153,7 @@ def run(url: str, schema: str, sessions: int, seconds: float, seed: int = 1) -> 
             if model:
                 at.query_params["model"] = model
             for page in order:
-                if time.monotonic() >= stop_at:
+                if over():
                     return
                 if page.endswith("generation.py"):
                     at.query_params[pg.page_param(page, "generation_id")] = gid
@@ -140,26 +163,29 @@ def run(url: str, schema: str, sessions: int, seconds: float, seed: int = 1) -> 
                 try:
                     at.run()
                     bad = [
-                        (str(e.message) + " " + " ".join(getattr(e, "stack_trace", [])[-2:]))[:300]
+                        (str(e.message) + " | " + " | ".join(getattr(e, "stack_trace", [])[-4:]))[:1200]
                         for e in at.exception
                     ]
                     bad += [str(e.value)[:200] for e in at.error if "admin login" not in str(e.value)]
+                    if not at.title:  # every page draws a title; none means the run did not happen
+                        bad.append("no page drawn")
                 except Exception as exc:  # noqa: BLE001 - recorded as a failure
                     bad = [f"{type(exc).__name__}: {exc}"[:200]]
                 elapsed = time.perf_counter() - t0
                 with lock:
                     times[page].append(elapsed)
                     problems.extend(f"{Path(page).stem}: {b}" for b in bad)
+            finished += 1
 
-    one_server()
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     started = time.perf_counter()
-    threads = [threading.Thread(target=session, args=(i,), name=f"session-{i}") for i in range(sessions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with one_server():
+        threads = [threading.Thread(target=session, args=(i,), name=f"session-{i}") for i in range(sessions)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     wall = time.perf_counter() - started
     sampling.set()
     sampler.join(5)
