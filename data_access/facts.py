@@ -14,8 +14,10 @@ rebuilds them from scratch. Queries use the table only while its triggers are en
 dashboard may read it; otherwise they read `generations` directly (`queries.core.scoped`).
 
 The SQL is generated here from `queries.core`'s definitions, so the facts and the raw queries
-cannot disagree; `supabase/migrations/20260104000000_genlens_facts.sql` is this module's output
-(`python -m data_access.facts > that file`; a test checks that it is current).
+cannot disagree; `supabase/migrations/20260105000000_genlens_rollups.sql` is this module's output
+(`python -m data_access.facts > that file`; a test checks that it is current). It installs
+everything from scratch and upgrades what the first version, `20260104000000_genlens_facts.sql`
+(kept as it was applied), installed.
 """
 
 from __future__ import annotations
@@ -109,8 +111,24 @@ WINDOW w AS (PARTITION BY g.generation_id),
 # it (queries/rollup.py).
 ROLLUP = "genlens_rollup"
 ROLLUP_LATENCY = "genlens_rollup_latency"
-ROLLUP_KEY = ("scope_day", "attempt_day", "is_test", "model_used", "status")
+ROLLUP_PHASE = "genlens_rollup_phase"
+ROLLUPS = (ROLLUP, ROLLUP_LATENCY, ROLLUP_PHASE)
+ROLLUP_LIST = ", ".join(ROLLUPS)
+# (column, type, expression over facts rows): the attempt's model, status and type, and its
+# generation's first model and type (the breakdowns group generations by their first attempt)
+ROLLUP_KEY_COLUMNS: list[tuple[str, str, str]] = [
+    ("scope_day", "date NOT NULL", "CAST(scope_at AT TIME ZONE 'UTC' AS date)"),
+    ("attempt_day", "date NOT NULL", "CAST(created_at AT TIME ZONE 'UTC' AS date)"),
+    ("is_test", "boolean NOT NULL", "is_test"),
+    ("model_used", "text", "model_used"),
+    ("status", "text", "status"),
+    ("first_model", "text", "first_model"),
+    ("story_type", "text", "story_type"),
+    ("first_type", "text", "first_type"),
+]
+ROLLUP_KEY = tuple(c for c, _, _ in ROLLUP_KEY_COLUMNS)
 LATENCY_KEY = ("scope_day", "is_test", "model_used", "bucket")
+PHASE_KEY = ("scope_day", "is_test", "phase")
 # (column, aggregate over facts rows f)
 ROLLUP_SUMS: list[tuple[str, str]] = [
     ("attempts", "count(*)"),
@@ -126,6 +144,11 @@ ROLLUP_SUMS: list[tuple[str, str]] = [
     ("gens_first_success", "count(*) FILTER (WHERE is_final AND first_status = 'success')"),
     ("gens_first_terminal", f"count(*) FILTER (WHERE is_final AND first_status IN {core.TERMINAL})"),
     ("gens_retried", "count(*) FILTER (WHERE is_final AND gen_attempts > 1)"),
+    # generations per story type: on the row of each generation's first attempt of that type
+    ("type_gens", "count(*) FILTER (WHERE type_first)"),
+    ("type_gens_success", "count(*) FILTER (WHERE type_first AND final_status = 'success')"),
+    # time spent: exact decimal sums of the float8 latencies, so deltas never drift
+    ("latency_sum", "COALESCE(sum(CAST(latency_ms AS numeric)), 0)"),
     # Stage 5 phases: tokens and duration (sum and how many attempts report it)
     *[
         (f"{k}_{p}_{part}", f"COALESCE(sum({k}_{p}), 0)" if part == "sum" else f"count({k}_{p})")
@@ -135,27 +158,49 @@ ROLLUP_SUMS: list[tuple[str, str]] = [
     ],
 ]
 ROLLUP_NUMERIC = {"cost_usd", "tokens", "quality_sum"} | {c for c, _ in ROLLUP_SUMS if c.endswith("_sum")}
+# Retries inside the pipeline per phase (queries.reliability.phase_retries), from each row's
+# normalised {phase: retries}: attempts with a known value, with a value above 0, and the sum.
+PHASE_SUMS: list[tuple[str, str]] = [
+    ("reporting", "count(k.retries)"),
+    ("with_retries", "count(*) FILTER (WHERE k.retries > 0)"),
+    ("retries", "COALESCE(sum(k.retries), 0)"),
+]
 BUCKET_FN = "genlens_latency_bucket"
+
+
+def _upsert(key: tuple[str, ...], cols: list[str], upsert: bool) -> str:
+    if not upsert:
+        return ""
+    sets = ", ".join(f"{c} = t.{c} + excluded.{c}" for c in cols)
+    return f"\n        ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}"
 
 
 def _rollup_insert(source: str, sign: str, upsert: bool) -> str:
     """INSERT the rollup rows of the facts rows in `source`, times `sign` ('' or '-')."""
-    key = ", ".join(ROLLUP_KEY)
+    cols = [c for c, _ in ROLLUP_SUMS]
+    keys = ", ".join(expr for _, _, expr in ROLLUP_KEY_COLUMNS)
     sums = ", ".join(f"{sign}{agg}" for _, agg in ROLLUP_SUMS)
-    cols = ", ".join(c for c, _ in ROLLUP_SUMS)
-    conflict = ""
-    if upsert:
-        sets = ", ".join(f"{c} = t.{c} + excluded.{c}" for c, _ in ROLLUP_SUMS)
-        conflict = f"\n        ON CONFLICT ({key}) DO UPDATE SET {sets}"
-    return f"""INSERT INTO {ROLLUP} AS t ({key}, {cols})
-        SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), CAST(created_at AT TIME ZONE 'UTC' AS date),
-               is_test, model_used, status, {sums}
-        FROM {source} GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5{conflict}"""
+    groups = ", ".join(str(i + 1) for i in range(len(ROLLUP_KEY)))
+    return f"""INSERT INTO {ROLLUP} AS t ({", ".join(ROLLUP_KEY)}, {", ".join(cols)})
+        SELECT {keys}, {sums}
+        FROM {source} GROUP BY {groups} ORDER BY {groups}{_upsert(ROLLUP_KEY, cols, upsert)}"""
+
+
+def _phase_insert(source: str, sign: str, upsert: bool) -> str:
+    cols = [c for c, _ in PHASE_SUMS]
+    sums = ", ".join(f"{sign}{agg}" for _, agg in PHASE_SUMS)
+    return f"""INSERT INTO {ROLLUP_PHASE} AS t ({", ".join(PHASE_KEY)}, {", ".join(cols)})
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, k.phase, {sums}
+        FROM {source} AS f
+        CROSS JOIN LATERAL (SELECT e.key, CAST(e.value #>> '{{}}' AS numeric)
+                            FROM jsonb_each(f.retry_phases) AS e) AS k(phase, retries)
+        WHERE jsonb_typeof(f.retry_phases) = 'object'
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3{_upsert(PHASE_KEY, cols, upsert)}"""
 
 
 def _latency_insert(source: str, sign: str, upsert: bool) -> str:
     key = ", ".join(LATENCY_KEY)
-    conflict = f"\n        ON CONFLICT ({key}) DO UPDATE SET n = t.n + excluded.n" if upsert else ""
+    conflict = _upsert(LATENCY_KEY, ["n"], upsert)
     return f"""INSERT INTO {ROLLUP_LATENCY} AS t ({key}, n)
         SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), is_test, model_used, {BUCKET_FN}(latency_ms), {sign}count(*)
         FROM {source} WHERE latency_ms IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4{conflict}"""
@@ -209,9 +254,15 @@ $fn$"""),
         ),
         _ddl(f"""
 CREATE TABLE IF NOT EXISTS {ROLLUP} (
-    scope_day date NOT NULL, attempt_day date NOT NULL, is_test boolean NOT NULL, model_used text, status text,
+    {", ".join(f"{c} {typ}" for c, typ, _ in ROLLUP_KEY_COLUMNS)},
     {", ".join(f"{c} {'numeric' if c in ROLLUP_NUMERIC else 'bigint'} NOT NULL" for c, _ in ROLLUP_SUMS)},
     UNIQUE NULLS NOT DISTINCT ({", ".join(ROLLUP_KEY)})
+)"""),
+        _ddl(f"""
+CREATE TABLE IF NOT EXISTS {ROLLUP_PHASE} (
+    scope_day date NOT NULL, is_test boolean NOT NULL, phase text NOT NULL,
+    reporting bigint NOT NULL, with_retries bigint NOT NULL, retries numeric NOT NULL,
+    UNIQUE ({", ".join(PHASE_KEY)})
 )"""),
         _ddl(f"""
 CREATE TABLE IF NOT EXISTS {ROLLUP_LATENCY} (
@@ -219,6 +270,8 @@ CREATE TABLE IF NOT EXISTS {ROLLUP_LATENCY} (
     UNIQUE NULLS NOT DISTINCT ({", ".join(LATENCY_KEY)})
 )"""),
         _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_created ON {TABLE} (created_at, generation_id, attempt_number)"),
+        # the Reliability page's stale pending attempts: a handful of rows among millions
+        _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_pending ON {TABLE} (scope_at) WHERE status = 'pending'"),
         _ddl(
             f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_signature ON {TABLE} (error_signature, created_at)"
             " WHERE error_signature IS NOT NULL"
@@ -244,12 +297,12 @@ CREATE TABLE IF NOT EXISTS {ROLLUP_LATENCY} (
         # until `python -m data_access.refresh` rebuilds the table (which empties this one).
         _ddl(f"CREATE TABLE IF NOT EXISTS {TABLE}_broken (at timestamptz NOT NULL DEFAULT now(), reason text)"),
         # Derived data of every attempt: not for the API roles Supabase grants new tables to.
-        _ddl(f"REVOKE ALL ON {TABLE}, {TABLE}_broken, {ROLLUP}, {ROLLUP_LATENCY} FROM PUBLIC"),
+        _ddl(f"REVOKE ALL ON {TABLE}, {TABLE}_broken, {ROLLUP_LIST} FROM PUBLIC"),
         f"""    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
-    {_ddl(f"REVOKE ALL ON {TABLE}, {TABLE}_broken, {ROLLUP}, {ROLLUP_LATENCY} FROM anon").rstrip()}
+    {_ddl(f"REVOKE ALL ON {TABLE}, {TABLE}_broken, {ROLLUP_LIST} FROM anon").rstrip()}
     END IF;
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
-    {_ddl(f"REVOKE ALL ON {TABLE}, {TABLE}_broken, {ROLLUP}, {ROLLUP_LATENCY} FROM authenticated").rstrip()}
+    {_ddl(f"REVOKE ALL ON {TABLE}, {TABLE}_broken, {ROLLUP_LIST} FROM authenticated").rstrip()}
     END IF;
 """,
         # Derive again the facts of the given generations from what `generations` holds now.
@@ -268,18 +321,32 @@ BEGIN
     ORDER BY b;
     BEGIN
         WITH old AS (DELETE FROM {TABLE} WHERE generation_id = ANY (ids) RETURNING *),
-        r AS ({_rollup_insert("old", "-", True)})
+        r AS ({_rollup_insert("old", "-", True)}),
+        p AS ({_phase_insert("old", "-", True)})
         {_latency_insert("old", "-", True)};
         WITH new AS (
             INSERT INTO {TABLE} ({names})
 {derive_sql("g.generation_id = ANY (ids)")}
             RETURNING *
         ),
-        r AS ({_rollup_insert("new", "", True)})
+        r AS ({_rollup_insert("new", "", True)}),
+        p AS ({_phase_insert("new", "", True)})
         {_latency_insert("new", "", True)};
     EXCEPTION WHEN OTHERS THEN
         INSERT INTO {TABLE}_broken (reason) VALUES (left(SQLERRM, 500));
     END;
+END
+$fn$"""),
+        # The rollups again from the facts rows as they are (the full rebuild ends with this).
+        _ddl(f"""
+CREATE OR REPLACE FUNCTION genlens_rollup_rebuild() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+BEGIN
+    TRUNCATE {ROLLUP_LIST};
+    {_rollup_insert(TABLE, "", False)};
+    {_latency_insert(TABLE, "", False)};
+    {_phase_insert(TABLE, "", False)};
+    ANALYZE {ROLLUP_LIST};
 END
 $fn$"""),
         _ddl(f"""
@@ -292,7 +359,7 @@ DECLARE
     def text;
 BEGIN
     LOCK TABLE generations IN SHARE MODE;
-    TRUNCATE {TABLE}, {ROLLUP}, {ROLLUP_LATENCY};
+    TRUNCATE {TABLE}, {ROLLUP_LIST};
     -- Building the secondary indexes after the rows are in is several times faster than keeping
     -- them up to date row by row: drop them, insert, create them again with the same definitions.
     FOR ix IN SELECT c.relname, pg_get_indexdef(i.indexrelid) AS def
@@ -308,10 +375,9 @@ BEGIN
     FOREACH def IN ARRAY defs LOOP
         EXECUTE def;
     END LOOP;
-    {_rollup_insert(TABLE, "", False)};
-    {_latency_insert(TABLE, "", False)};
+    PERFORM genlens_rollup_rebuild();
     DELETE FROM {TABLE}_broken;
-    ANALYZE {TABLE}, {ROLLUP}, {ROLLUP_LATENCY};
+    ANALYZE {TABLE};
     RETURN n;
 END
 $fn$"""),
@@ -319,7 +385,7 @@ $fn$"""),
 CREATE OR REPLACE FUNCTION genlens_facts_on_truncate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
 BEGIN
-    TRUNCATE {TABLE}, {ROLLUP}, {ROLLUP_LATENCY};
+    TRUNCATE {TABLE}, {ROLLUP_LIST};
     RETURN NULL;
 END
 $fn$"""),
@@ -355,8 +421,27 @@ $fn$""")
                 f" {refs} FOR EACH STATEMENT EXECUTE FUNCTION genlens_facts_on_{event}()"
             )
         )
-    body.append("    PERFORM genlens_facts_rebuild();\n")
-    return f"""-- GenLens: the attempt facts table (generated by `python -m data_access.facts`; do not edit).
+    # Whoever was granted SELECT on the daily rollup (docs/security.sql's reader) may read the
+    # rollup tables added since.
+    body.append(f"""    FOR c IN SELECT DISTINCT CAST(CAST(a.grantee AS regrole) AS text) AS role
+             FROM pg_class r CROSS JOIN LATERAL aclexplode(r.relacl) AS a
+             WHERE r.oid = '{ROLLUP}'::regclass AND a.privilege_type = 'SELECT'
+               AND a.grantee <> 0 AND a.grantee <> r.relowner LOOP
+        EXECUTE format('GRANT SELECT ON {ROLLUP_PHASE} TO %s', c.role);
+    END LOOP;
+""")
+    # A new facts table is built from generations; an existing one keeps its rows and only the
+    # rollups are built again from it.
+    body.append("    IF fresh THEN\n        PERFORM genlens_facts_rebuild();\n    ELSE\n")
+    body.append("        PERFORM genlens_rollup_rebuild();\n    END IF;\n")
+    key = ", ".join(ROLLUP_KEY)
+    added = ", ".join(
+        f"ADD COLUMN IF NOT EXISTS {c} {typ}"
+        for c, typ in [(c, typ) for c, typ, _ in ROLLUP_KEY_COLUMNS]
+        + [(c, f"{'numeric' if c in ROLLUP_NUMERIC else 'bigint'} NOT NULL") for c, _ in ROLLUP_SUMS]
+    )
+    return f"""-- GenLens: the attempt facts table and its rollups (generated by `python -m data_access.facts`;
+-- do not edit).
 --
 -- One row per attempt of `generations` with the typed values of METRICS.md read from
 -- generation_metadata once, plus the generation's scope time, test flag, attempt count and final
@@ -365,13 +450,27 @@ $fn$""")
 -- while the triggers are enabled, else it reads `generations` directly (same numbers, slower).
 -- Nothing is installed when `generations` has no primary key (generation_id, attempt_number) and
 -- NOT NULL created_at: the triggers must never make a write fail.
+-- Idempotent, and it upgrades what an earlier GenLens migration installed (the rollup gains its
+-- new columns and is rebuilt from the facts rows; grants are kept).
 -- Unqualified names: runs with search_path set to GENLENS_SCHEMA (or public for supabase db push).
 
 DO $genlens$
+DECLARE
+    fresh boolean := to_regclass('{TABLE}') IS NULL;
+    c record;
 BEGIN
     IF NOT ({CANONICAL_KEY.strip()}) THEN
         RAISE NOTICE 'GenLens facts table not created: generations lacks its primary key (generation_id, attempt_number) or NOT NULL created_at; pages read generations directly';
         RETURN;
+    END IF;
+    IF to_regclass('{ROLLUP}') IS NOT NULL THEN
+        -- an earlier rollup: emptied (rebuilt below), given today's columns and key
+        TRUNCATE {ROLLUP};
+        FOR c IN SELECT conname FROM pg_constraint WHERE conrelid = '{ROLLUP}'::regclass AND contype = 'u' LOOP
+            EXECUTE format('ALTER TABLE {ROLLUP} DROP CONSTRAINT %I', c.conname);
+        END LOOP;
+    {_ddl(f"ALTER TABLE {ROLLUP} {added}").rstrip()}
+    {_ddl(f"ALTER TABLE {ROLLUP} ADD UNIQUE NULLS NOT DISTINCT ({key})").rstrip()}
     END IF;
 {"".join(body)}END
 $genlens$;

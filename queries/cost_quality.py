@@ -98,6 +98,10 @@ def cost_by_story_type(f: Filters, db: Database | None = None) -> pd.DataFrame:
     (final status success), attempts, total_cost_usd (USD), avg_cost_usd (USD per attempt with a
     known cost), cost_per_success_usd (total cost / successful generations of that type).
     """
+    from queries import rollup
+
+    if rollup.usable(f, db):
+        return rollup.cost_by_type_frame(f, db)
     s = scoped(f, db)
     if s.facts_gen:
         # the facts rows say which attempt is its generation's first of its type, and its final

@@ -138,6 +138,10 @@ def rates_by(f: Filters, dimension: str, db: Database | None = None) -> pd.DataF
     generation of that group. Raises KeyError for an unknown dimension.
     """
     gcol, acol = DIMENSIONS[dimension]
+    from queries import rollup
+
+    if rollup.usable(f, db):
+        return rollup.rates_by_frame(f, dimension, db)
     s = scoped(f, db)
     sql = (
         s.text
@@ -152,14 +156,19 @@ def rates_by(f: Filters, dimension: str, db: Database | None = None) -> pd.DataF
 ), b AS (
     SELECT k, {_SUMS} FROM parts GROUP BY k
 )
-SELECT k AS {dimension}, {_RATES},
+{_by_select(dimension)}"""
+    )
+    return fetch(sql, s.params, s.expanding, db)
+
+
+def _by_select(dimension: str) -> str:
+    """rates_by's output from CTE b (one row of _SUMS per value k); shared with queries.rollup."""
+    return f"""SELECT k AS {dimension}, {_RATES},
        {_rate("gen_attempts", "generations")} AS avg_attempts_per_generation,
        {_rate("retried", "generations")} AS retry_rate,
        CAST(recovered AS bigint) AS recovered_by_retry
 FROM b
 ORDER BY b.attempts DESC, k NULLS LAST"""
-    )
-    return fetch(sql, s.params, s.expanding, db)
 
 
 def failed_attempt_cost(f: Filters, db: Database | None = None) -> pd.DataFrame:
@@ -171,6 +180,10 @@ def failed_attempt_cost(f: Filters, db: Database | None = None) -> pd.DataFrame:
     attempts are kept in separate columns. failure_cost_share is (failed + timeout cost) / cost of
     all attempts of that row, a fraction 0-1 (NULL when no cost is known).
     """
+    from queries import rollup
+
+    if rollup.usable(f, db):
+        return rollup.failed_cost_frame(f, db)
     s = scoped(f, db)
     sql = (
         s.text
@@ -204,6 +217,10 @@ def phase_retries(f: Filters, db: Database | None = None) -> pd.DataFrame:
     with a known value), attempts_with_retries (value > 0), retries (sum, count),
     retries_per_attempt (retries / attempts_reporting).
     """
+    from queries import rollup
+
+    if rollup.usable(f, db, phases=True):
+        return rollup.phase_retries_frame(f, db)
     s = scoped(f, db, extras=("retry_phases",))
     sql = (
         s.text

@@ -1,6 +1,8 @@
 """The Overview's figures from the daily rollups (data_access/facts.py): same numbers, in milliseconds.
 
-Used for the summary, daily and by_model reports and the data-quality counts when the window is
+Used for the summary, daily and by_model reports, the data-quality counts, the cost breakdowns
+(by model, day, story type, phase), the Reliability page's daily rates, breakdowns by model and
+story type, failure cost and retries per phase, and the Explorer's total when the window is
 whole UTC days, no attempt filter (model, type, user, status) is set, and the facts table and its
 rollups are in use; otherwise the reports run over `queries.core.scoped` as always. Counts and
 sums add up exactly (numeric). Percentiles stay exact (`percentile_cont`): the latency histogram
@@ -22,7 +24,7 @@ import pandas as pd
 from sqlalchemy import bindparam, text
 
 from data_access.engine import Database, get_database, read_only
-from data_access.facts import BUCKET_FN, ROLLUP, ROLLUP_LATENCY
+from data_access.facts import BUCKET_FN, ROLLUP, ROLLUP_LATENCY, ROLLUP_PHASE, ROLLUPS
 from queries import masking
 from queries.core import FACTS_TTL_S, ISSUE_KINDS, facts_relation
 from queries.filters import Filters
@@ -37,40 +39,43 @@ def _midnight(d: datetime) -> bool:
     return d.astimezone(UTC).time() == dtime(0)
 
 
-def _tables_readable(db: Database) -> bool:
+def _readable(db: Database) -> frozenset[str]:
+    """The rollup tables this database user may read (cached for FACTS_TTL_S)."""
     now = time.monotonic()
     with _lock:
         seen = _seen.get(db.engine)
     if seen is not None and seen[0] > now:
         return seen[1]
-    names = [f'"{db.schema}".{ROLLUP}', f'"{db.schema}".{ROLLUP_LATENCY}']
     try:
         with db.engine.connect() as conn:
-            ok = all(
-                conn.execute(
+            ok = frozenset(
+                t
+                for t in ROLLUPS
+                if conn.execute(
                     text(
                         "SELECT to_regclass(:t) IS NOT NULL"
                         " AND has_table_privilege(CAST(to_regclass(:t) AS oid), 'SELECT')"
                     ),
-                    {"t": n},
+                    {"t": f'"{db.schema}".{t}'},
                 ).scalar()
-                for n in names
             )
     except Exception:  # noqa: BLE001 - the page's own query reports a broken database
-        return False
+        return frozenset()
     with _lock:
         _seen[db.engine] = (now + FACTS_TTL_S, ok)
     return ok
 
 
-def usable(f: Filters, db: Database | None = None) -> bool:
-    """Whether `f` can be answered from the rollups (see the module's docstring)."""
+def usable(f: Filters, db: Database | None = None, phases: bool = False) -> bool:
+    """Whether `f` can be answered from the rollups (see the module's docstring); `phases`: from
+    the retry-phase rollup too."""
     db = db or get_database()
     if f.models or f.types or f.user or f.statuses:
         return False
     if not (_midnight(f.since) and _midnight(f.until)):
         return False
-    return bool(facts_relation(db)) and _tables_readable(db)
+    need = {ROLLUP, ROLLUP_LATENCY} | ({ROLLUP_PHASE} if phases else set())
+    return bool(facts_relation(db)) and need <= _readable(db)
 
 
 def _days(f: Filters) -> dict:
@@ -401,3 +406,119 @@ def attempt_count(f: Filters, db: Database | None = None) -> int:
         stmt = stmt.bindparams(*(bindparam(n, expanding=True) for n in expanding))
     with read_only(db) as conn:
         return int(conn.execute(stmt, params).scalar())
+
+
+# --- Reliability and cost breakdowns ----------------------------------------------------------
+
+
+def rates_by_frame(f: Filters, dimension: str, db: Database | None = None) -> pd.DataFrame:
+    """queries.reliability.rates_by from the rollup: generations by their first attempt's model or
+    type (counted on their final attempt's row), attempts by their own."""
+    from queries.reliability import _SUMS, DIMENSIONS, _by_select
+
+    gcol, acol = DIMENSIONS[dimension]
+    db = db or get_database()
+    term = "('success', 'failed', 'timeout')"
+    sql = f"""
+WITH r AS (SELECT * FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW} AND attempts <> 0),
+parts AS (
+    SELECT {gcol} AS k,
+           sum(gens) AS generations,
+           COALESCE(sum(gens) FILTER (WHERE status = 'success'), 0) AS final_success,
+           COALESCE(sum(gens) FILTER (WHERE status IN {term}), 0) AS final_terminal,
+           sum(gens_first_success) AS first_success,
+           sum(gens_first_terminal) AS first_terminal,
+           sum(gens_retried) AS retried,
+           COALESCE(sum(gens_retried) FILTER (WHERE status = 'success'), 0) AS recovered,
+           0 AS attempts, 0 AS successes, 0 AS failures, 0 AS timeouts, 0 AS terminal_attempts,
+           sum(attempts) AS gen_attempts
+    FROM r GROUP BY 1
+    UNION ALL
+    SELECT {acol}, 0, 0, 0, 0, 0, 0, 0,
+           sum(attempts),
+           COALESCE(sum(attempts) FILTER (WHERE status = 'success'), 0),
+           COALESCE(sum(attempts) FILTER (WHERE status = 'failed'), 0),
+           COALESCE(sum(attempts) FILTER (WHERE status = 'timeout'), 0),
+           COALESCE(sum(attempts) FILTER (WHERE status IN {term}), 0),
+           0
+    FROM r GROUP BY 1
+), b AS (
+    SELECT k, {_SUMS} FROM parts GROUP BY k
+)
+{_by_select(dimension)}"""
+    return _rows(sql, _days(f), db)
+
+
+def failed_cost_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
+    """queries.reliability.failed_attempt_cost from the rollup."""
+    from queries.reliability import _rate
+
+    db = db or get_database()
+    lost = "status IN ('failed', 'timeout')"
+
+    def money(where: str) -> str:
+        return f"CAST(COALESCE(sum(cost_usd) FILTER (WHERE {where}), 0) AS float8)"
+
+    def hours(where: str) -> str:
+        return f"CAST(COALESCE(sum(latency_sum) FILTER (WHERE {where}), 0) / 3600000.0 AS float8)"
+
+    # a sum of no known cost is NULL, as in SQL over the attempts (the rollup stores 0 and a count)
+    lost_known = f"CASE WHEN sum(cost_n) FILTER (WHERE {lost}) > 0 THEN sum(cost_usd) FILTER (WHERE {lost}) END"
+    sql = f"""
+SELECT (GROUPING(model_used) = 1) AS is_total,
+       model_used,
+       CAST(COALESCE(sum(attempts) FILTER (WHERE status = 'failed'), 0) AS bigint) AS failed_attempts,
+       CAST(COALESCE(sum(attempts) FILTER (WHERE status = 'timeout'), 0) AS bigint) AS timeout_attempts,
+       {money("status = 'failed'")} AS failed_cost_usd,
+       {money("status = 'timeout'")} AS timeout_cost_usd,
+       {money(lost)} AS lost_cost_usd,
+       {_rate(lost_known, "sum(cost_usd)")} AS failure_cost_share,
+       {hours("status = 'failed'")} AS failed_time_h,
+       {hours("status = 'timeout'")} AS timeout_time_h,
+       {hours(lost)} AS lost_time_h
+FROM {_r(db)}
+GROUP BY GROUPING SETS ((), (model_used))
+ORDER BY is_total DESC, lost_cost_usd DESC, model_used"""
+    return _rows(sql, _days(f), db)
+
+
+def phase_retries_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
+    """queries.reliability.phase_retries from the retry-phase rollup."""
+    db = db or get_database()
+    sql = f"""
+SELECT phase,
+       CAST(sum(reporting) AS bigint) AS attempts_reporting,
+       CAST(sum(with_retries) AS bigint) AS attempts_with_retries,
+       CAST(sum(retries) AS float8) AS retries,
+       CAST(sum(retries) / NULLIF(sum(reporting), 0) AS float8) AS retries_per_attempt
+FROM "{db.schema}".{ROLLUP_PHASE}
+WHERE {_WINDOW}
+GROUP BY phase
+HAVING sum(reporting) > 0
+ORDER BY retries DESC, phase"""
+    return _rows(sql, _days(f), db)
+
+
+def cost_by_type_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
+    """queries.cost_quality.cost_by_story_type from the rollup."""
+    from queries.cost_quality import _rate
+
+    db = db or get_database()
+    sql = f"""
+WITH t AS (
+    SELECT story_type,
+           CAST(sum(type_gens) AS bigint) AS generations,
+           CAST(sum(type_gens_success) AS bigint) AS successful_generations,
+           CAST(sum(attempts) AS bigint) AS attempts,
+           sum(cost_usd) AS total_cost_usd,
+           sum(cost_usd) / NULLIF(sum(cost_n), 0) AS avg_cost_usd
+    FROM {_r(db)}
+    GROUP BY story_type
+)
+SELECT story_type, generations, successful_generations, attempts,
+       CAST(total_cost_usd AS float8) AS total_cost_usd,
+       CAST(avg_cost_usd AS float8) AS avg_cost_usd,
+       {_rate("total_cost_usd", "successful_generations")} AS cost_per_success_usd
+FROM t
+ORDER BY total_cost_usd DESC, story_type NULLS LAST"""
+    return _rows(sql, _days(f), db)

@@ -363,22 +363,66 @@ def test_a_reader_without_select_on_facts_reads_generations(scratch, admin_engin
 
 
 def test_migration_file_is_the_generated_sql():
-    path = ROOT / "supabase" / "migrations" / "20260104000000_genlens_facts.sql"
+    path = ROOT / "supabase" / "migrations" / "20260105000000_genlens_rollups.sql"
     assert path.read_text() == facts_mod.migration_sql(), "run: python -m data_access.facts > " + str(path)
+
+
+def test_the_rollup_migration_upgrades_a_database_of_the_first_facts_migration(pg_url, admin_engine, monkeypatch):
+    """A database that got only 20260104 (rows loaded, a reader granted the rollups) takes the
+    rollups migration: the rollups then equal a full rebuild, the reader keeps its grants and gets
+    the new table, and every figure equals the raw one."""
+    from data_access import demo_data
+    from data_access.migrate import LEDGER, apply_migrations, migration_files
+
+    schema = "facts_upgrade"
+    with admin_engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text("DROP ROLE IF EXISTS upgrade_reader"))
+        conn.execute(text("CREATE ROLE upgrade_reader"))
+    newest = [p for p in migration_files() if p.name.startswith("20260105")]
+    assert newest, "the rollups migration"
+    monkeypatch.setattr("data_access.migrate.migration_files", lambda: [p for p in migration_files() if p not in newest])
+    apply_migrations(admin_engine, schema)
+    with admin_engine.begin() as conn:
+        assert conn.execute(text(f"SELECT to_regclass('{schema}.genlens_rollup_phase')")).scalar() is None
+    demo_data.load(admin_engine, schema, 200, days=10, seed=3, end=T0)
+    with admin_engine.begin() as conn:
+        conn.execute(text(f"GRANT USAGE ON SCHEMA {schema} TO upgrade_reader"))
+        conn.execute(text(f"GRANT SELECT ON {schema}.genlens_rollup TO upgrade_reader"))
+    monkeypatch.undo()
+    try:
+        assert apply_migrations(admin_engine, schema) == [newest[0].name]
+        with admin_engine.begin() as conn:
+            assert conn.execute(text(f"SELECT count(*) FROM {schema}.{LEDGER}")).scalar() == len(migration_files())
+            for table in ("genlens_rollup", "genlens_rollup_phase"):
+                assert conn.execute(
+                    text("SELECT has_table_privilege('upgrade_reader', :t, 'SELECT')"), {"t": f"{schema}.{table}"}
+                ).scalar(), table
+        upgraded = _rollup_snapshot(admin_engine, schema)
+        assert upgraded[0] and upgraded[2], "rollup and phase rows"
+        with admin_engine.begin() as conn:
+            conn.execute(text(f"SELECT {schema}.genlens_facts_rebuild()"))
+        assert _rollup_snapshot(admin_engine, schema) == upgraded
+    finally:
+        with admin_engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            conn.execute(text("DROP OWNED BY upgrade_reader"))
+            conn.execute(text("DROP ROLE upgrade_reader"))
 
 
 # --- rollups: kept by deltas, equal to a rebuild and to the raw figures -------------------------
 
 
-def _rollup_snapshot(admin_engine) -> tuple[list, list]:
+def _rollup_snapshot(admin_engine, schema: str = "facts_scratch") -> tuple[list, list, list]:
+    """Every non-zero row of the three rollups, as (column -> value) items in a fixed order."""
+    key = ", ".join(facts_mod.ROLLUP_KEY)
+    queries = [
+        f"SELECT * FROM {schema}.genlens_rollup WHERE attempts <> 0 ORDER BY {key}",
+        f"SELECT * FROM {schema}.genlens_rollup_latency WHERE n <> 0 ORDER BY 1, 2, 3, 4",
+        f"SELECT * FROM {schema}.genlens_rollup_phase WHERE reporting <> 0 OR retries <> 0 ORDER BY 1, 2, 3",
+    ]
     with admin_engine.connect() as conn:
-        r = conn.execute(
-            text("SELECT * FROM facts_scratch.genlens_rollup WHERE attempts <> 0 ORDER BY 1, 2, 3, 4, 5")
-        ).all()
-        h = conn.execute(
-            text("SELECT * FROM facts_scratch.genlens_rollup_latency WHERE n <> 0 ORDER BY 1, 2, 3, 4")
-        ).all()
-    return [tuple(x) for x in r], [tuple(x) for x in h]
+        return tuple([sorted(dict(r).items()) for r in conn.execute(text(q)).mappings()] for q in queries)
 
 
 def test_rollups_follow_every_write_and_equal_a_rebuild(scratch, admin_engine, monkeypatch):
@@ -412,13 +456,26 @@ def test_rollups_follow_every_write_and_equal_a_rebuild(scratch, admin_engine, m
         Filters(since=day0 - timedelta(days=10), until=day0 + timedelta(days=1)),
         Filters(since=day0 - timedelta(days=3), until=day0, include_tests=True),
     ]
+    frames = {
+        "rates_by_model": lambda f: reliability.rates_by(f, "model_used"),
+        "rates_by_type": lambda f: reliability.rates_by(f, "story_type"),
+        "failed_attempt_cost": reliability.failed_attempt_cost,
+        "phase_retries": reliability.phase_retries,
+        "cost_by_story_type": cost_quality.cost_by_story_type,
+    }
     for f in windows:
-        assert rollup.usable(f)
+        assert rollup.usable(f) and rollup.usable(f, phases=True)
         for name in ("summary", "daily", "by_model"):
             s = reports.report_sql(name, f)
             pd.testing.assert_frame_equal(
                 reports.fetch_report(name, f), fetch(s.text, s.params, s.expanding), check_dtype=False, obj=name
             )
+        from_rollups = {name: fn(f) for name, fn in frames.items()}
+        with monkeypatch.context() as m:  # the same figures over the facts rows
+            m.setattr(rollup, "usable", lambda *a, **k: False)
+            for name, fn in frames.items():
+                assert len(from_rollups[name]), name
+                pd.testing.assert_frame_equal(from_rollups[name], fn(f), check_dtype=False, obj=name, rtol=1e-12)
     with admin_engine.begin() as conn:
         conn.execute(text("SELECT facts_scratch.genlens_facts_rebuild()"))
     assert _rollup_snapshot(admin_engine) == incremental
