@@ -23,6 +23,7 @@ everything from scratch and upgrades what the first version, `20260104000000_gen
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 from queries import core
 from queries.signatures import PARAMS as SIGNATURE_PARAMS
@@ -112,7 +113,11 @@ WINDOW w AS (PARTITION BY g.generation_id),
 ROLLUP = "genlens_rollup"
 ROLLUP_LATENCY = "genlens_rollup_latency"
 ROLLUP_PHASE = "genlens_rollup_phase"
-ROLLUPS = (ROLLUP, ROLLUP_LATENCY, ROLLUP_PHASE)
+ROLLUP_ERROR = "genlens_rollup_error"
+ROLLUP_RETRIES = "genlens_rollup_retries"
+ROLLUPS = (ROLLUP, ROLLUP_LATENCY, ROLLUP_PHASE, ROLLUP_ERROR, ROLLUP_RETRIES)
+# the rollups a migration added after the first one (its reader gets them too)
+NEWER_ROLLUPS = (ROLLUP_PHASE, ROLLUP_ERROR, ROLLUP_RETRIES)
 ROLLUP_LIST = ", ".join(ROLLUPS)
 # (column, type, expression over facts rows): the attempt's model, status and type, and its
 # generation's first model and type (the breakdowns group generations by their first attempt)
@@ -128,7 +133,7 @@ ROLLUP_KEY_COLUMNS: list[tuple[str, str, str]] = [
 ]
 ROLLUP_KEY = tuple(c for c, _, _ in ROLLUP_KEY_COLUMNS)
 LATENCY_KEY = ("scope_day", "is_test", "model_used", "bucket")
-PHASE_KEY = ("scope_day", "is_test", "phase")
+
 # (column, aggregate over facts rows f)
 ROLLUP_SUMS: list[tuple[str, str]] = [
     ("attempts", "count(*)"),
@@ -144,6 +149,8 @@ ROLLUP_SUMS: list[tuple[str, str]] = [
     ("gens_first_success", "count(*) FILTER (WHERE is_final AND first_status = 'success')"),
     ("gens_first_terminal", f"count(*) FILTER (WHERE is_final AND first_status IN {core.TERMINAL})"),
     ("gens_retried", "count(*) FILTER (WHERE is_final AND gen_attempts > 1)"),
+    # failed and timed-out attempts without an error message (so without a signature)
+    ("failures_no_message", "count(*) FILTER (WHERE status IN ('failed', 'timeout') AND NOT has_message)"),
     # generations per story type: on the row of each generation's first attempt of that type
     ("type_gens", "count(*) FILTER (WHERE type_first)"),
     ("type_gens_success", "count(*) FILTER (WHERE type_first AND final_status = 'success')"),
@@ -158,13 +165,59 @@ ROLLUP_SUMS: list[tuple[str, str]] = [
     ],
 ]
 ROLLUP_NUMERIC = {"cost_usd", "tokens", "quality_sum"} | {c for c, _ in ROLLUP_SUMS if c.endswith("_sum")}
-# Retries inside the pipeline per phase (queries.reliability.phase_retries), from each row's
-# normalised {phase: retries}: attempts with a known value, with a value above 0, and the sum.
-PHASE_SUMS: list[tuple[str, str]] = [
-    ("reporting", "count(k.retries)"),
-    ("with_retries", "count(*) FILTER (WHERE k.retries > 0)"),
-    ("retries", "COALESCE(sum(k.retries), 0)"),
-]
+
+
+@dataclass(frozen=True)
+class SmallRollup:
+    """A rollup of some facts rows `f` (those matching `where`, joined with `join`): sums per key."""
+
+    table: str
+    key: tuple[tuple[str, str, str], ...]  # (column, type, expression)
+    sums: tuple[tuple[str, str, str], ...]  # (column, type, aggregate)
+    where: str
+    join: str = ""
+
+
+_SCOPE_DAY = ("scope_day", "date NOT NULL", "CAST(f.scope_at AT TIME ZONE 'UTC' AS date)")
+_ATTEMPT_DAY = ("attempt_day", "date NOT NULL", "CAST(f.created_at AT TIME ZONE 'UTC' AS date)")
+_IS_TEST = ("is_test", "boolean NOT NULL", "f.is_test")
+SMALL_ROLLUPS = (
+    # retries inside the pipeline per phase (queries.reliability.phase_retries), from each row's
+    # normalised {phase: retries}: attempts with a known value, with a value above 0, and the sum
+    SmallRollup(
+        ROLLUP_PHASE,
+        (_SCOPE_DAY, _IS_TEST, ("phase", "text NOT NULL", "k.phase")),
+        (
+            ("reporting", "bigint", "count(k.retries)"),
+            ("with_retries", "bigint", "count(*) FILTER (WHERE k.retries > 0)"),
+            ("retries", "numeric", "COALESCE(sum(k.retries), 0)"),
+        ),
+        "jsonb_typeof(f.retry_phases) = 'object'",
+        """CROSS JOIN LATERAL (SELECT e.key, CAST(e.value #>> '{}' AS numeric)
+                            FROM jsonb_each(f.retry_phases) AS e) AS k(phase, retries)""",
+    ),
+    # failed and timed-out attempts per error signature and day (the Errors page's trends)
+    SmallRollup(
+        ROLLUP_ERROR,
+        (_SCOPE_DAY, _ATTEMPT_DAY, _IS_TEST, ("error_signature", "text NOT NULL", "f.error_signature")),
+        (("n", "bigint", "count(*)"),),
+        "f.error_signature IS NOT NULL",
+    ),
+    # generations per attempt count and final status (the retries report)
+    SmallRollup(
+        ROLLUP_RETRIES,
+        (
+            _SCOPE_DAY,
+            _IS_TEST,
+            ("gen_attempts", "integer NOT NULL", "f.gen_attempts"),
+            ("final_status", "text", "f.final_status"),
+        ),
+        (("gens", "bigint", "count(*)"),),
+        "f.is_final",
+    ),
+)
+
+
 BUCKET_FN = "genlens_latency_bucket"
 
 
@@ -186,16 +239,30 @@ def _rollup_insert(source: str, sign: str, upsert: bool) -> str:
         FROM {source} GROUP BY {groups} ORDER BY {groups}{_upsert(ROLLUP_KEY, cols, upsert)}"""
 
 
-def _phase_insert(source: str, sign: str, upsert: bool) -> str:
-    cols = [c for c, _ in PHASE_SUMS]
-    sums = ", ".join(f"{sign}{agg}" for _, agg in PHASE_SUMS)
-    return f"""INSERT INTO {ROLLUP_PHASE} AS t ({", ".join(PHASE_KEY)}, {", ".join(cols)})
-        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, k.phase, {sums}
-        FROM {source} AS f
-        CROSS JOIN LATERAL (SELECT e.key, CAST(e.value #>> '{{}}' AS numeric)
-                            FROM jsonb_each(f.retry_phases) AS e) AS k(phase, retries)
-        WHERE jsonb_typeof(f.retry_phases) = 'object'
-        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3{_upsert(PHASE_KEY, cols, upsert)}"""
+def _small_insert(r: SmallRollup, source: str, sign: str, upsert: bool) -> str:
+    key = tuple(c for c, _, _ in r.key)
+    cols = [c for c, _, _ in r.sums]
+    groups = ", ".join(str(i + 1) for i in range(len(key)))
+    join = f"\n        {r.join}" if r.join else ""
+    return f"""INSERT INTO {r.table} AS t ({", ".join(key)}, {", ".join(cols)})
+        SELECT {", ".join(e for _, _, e in r.key)}, {", ".join(f"{sign}{a}" for _, _, a in r.sums)}
+        FROM {source} AS f{join}
+        WHERE {r.where}
+        GROUP BY {groups} ORDER BY {groups}{_upsert(key, cols, upsert)}"""
+
+
+def _small_ctes(source: str, sign: str) -> str:
+    """The small rollups' delta upserts as data-modifying CTEs p0, p1, ..."""
+    return ",\n        ".join(f"p{i} AS ({_small_insert(r, source, sign, True)})" for i, r in enumerate(SMALL_ROLLUPS))
+
+
+def _small_rebuild() -> str:
+    return ";\n    ".join(_small_insert(r, TABLE, "", False) for r in SMALL_ROLLUPS)
+
+
+def _small_table(r: SmallRollup) -> str:
+    columns = ", ".join(f"{c} {t}" for c, t, _ in r.key) + ", " + ", ".join(f"{c} {t} NOT NULL" for c, t, _ in r.sums)
+    return f"CREATE TABLE IF NOT EXISTS {r.table} ({columns}, UNIQUE NULLS NOT DISTINCT ({', '.join(c for c, _, _ in r.key)}))"
 
 
 def _latency_insert(source: str, sign: str, upsert: bool) -> str:
@@ -258,12 +325,7 @@ CREATE TABLE IF NOT EXISTS {ROLLUP} (
     {", ".join(f"{c} {'numeric' if c in ROLLUP_NUMERIC else 'bigint'} NOT NULL" for c, _ in ROLLUP_SUMS)},
     UNIQUE NULLS NOT DISTINCT ({", ".join(ROLLUP_KEY)})
 )"""),
-        _ddl(f"""
-CREATE TABLE IF NOT EXISTS {ROLLUP_PHASE} (
-    scope_day date NOT NULL, is_test boolean NOT NULL, phase text NOT NULL,
-    reporting bigint NOT NULL, with_retries bigint NOT NULL, retries numeric NOT NULL,
-    UNIQUE ({", ".join(PHASE_KEY)})
-)"""),
+        *[_ddl(_small_table(r)) for r in SMALL_ROLLUPS],
         _ddl(f"""
 CREATE TABLE IF NOT EXISTS {ROLLUP_LATENCY} (
     scope_day date NOT NULL, is_test boolean NOT NULL, model_used text, bucket integer NOT NULL, n bigint NOT NULL,
@@ -322,7 +384,7 @@ BEGIN
     BEGIN
         WITH old AS (DELETE FROM {TABLE} WHERE generation_id = ANY (ids) RETURNING *),
         r AS ({_rollup_insert("old", "-", True)}),
-        p AS ({_phase_insert("old", "-", True)})
+        {_small_ctes("old", "-")}
         {_latency_insert("old", "-", True)};
         WITH new AS (
             INSERT INTO {TABLE} ({names})
@@ -330,7 +392,7 @@ BEGIN
             RETURNING *
         ),
         r AS ({_rollup_insert("new", "", True)}),
-        p AS ({_phase_insert("new", "", True)})
+        {_small_ctes("new", "")}
         {_latency_insert("new", "", True)};
     EXCEPTION WHEN OTHERS THEN
         INSERT INTO {TABLE}_broken (reason) VALUES (left(SQLERRM, 500));
@@ -345,7 +407,7 @@ BEGIN
     TRUNCATE {ROLLUP_LIST};
     {_rollup_insert(TABLE, "", False)};
     {_latency_insert(TABLE, "", False)};
-    {_phase_insert(TABLE, "", False)};
+    {_small_rebuild()};
     ANALYZE {ROLLUP_LIST};
 END
 $fn$"""),
@@ -427,7 +489,7 @@ $fn$""")
              FROM pg_class r CROSS JOIN LATERAL aclexplode(r.relacl) AS a
              WHERE r.oid = '{ROLLUP}'::regclass AND a.privilege_type = 'SELECT'
                AND a.grantee <> 0 AND a.grantee <> r.relowner LOOP
-        EXECUTE format('GRANT SELECT ON {ROLLUP_PHASE} TO %s', c.role);
+        EXECUTE format('GRANT SELECT ON {", ".join(NEWER_ROLLUPS)} TO %s', c.role);
     END LOOP;
 """)
     # A new facts table is built from generations; an existing one keeps its rows and only the

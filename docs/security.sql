@@ -44,7 +44,8 @@ BEGIN
         EXECUTE format('GRANT SELECT ON %I.genlens_facts, %I.genlens_facts_broken, %I.genlens_rollup,'
                        ' %I.genlens_rollup_latency TO genlens_reader', s, s, s, s);
         IF to_regclass(format('%I.genlens_rollup_phase', s)) IS NOT NULL THEN
-            EXECUTE format('GRANT SELECT ON %I.genlens_rollup_phase TO genlens_reader', s);
+            EXECUTE format('GRANT SELECT ON %I.genlens_rollup_phase, %I.genlens_rollup_error,'
+                           ' %I.genlens_rollup_retries TO genlens_reader', s, s, s);
         END IF;
         EXECUTE format('GRANT EXECUTE ON FUNCTION %I.genlens_latency_bucket(float8) TO genlens_reader', s);
     END IF;

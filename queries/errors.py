@@ -32,6 +32,10 @@ def failure_summary(f: Filters, db: Database | None = None) -> pd.DataFrame:
     no error_message, so no signature), terminal_attempts, failure_rate (failures / terminal
     attempts, a fraction 0-1, NULL when no attempt finished).
     """
+    from queries import rollup
+
+    if rollup.usable(f, db):
+        return rollup.failure_summary_frame(f, db)
     s = scoped(f, db)
     sql = (
         s.text
@@ -56,24 +60,34 @@ def signature_trends(f: Filters, limit: int = TREND_SIGNATURES, db: Database | N
     last day (or to the last retry's day, when a retry ran after `until`), zeros included.
     Columns: error_signature, first_day (date of the list's first element), daily_counts.
     """
+    from queries import rollup
+
+    if rollup.usable(f, db, also=rollup.ROLLUP_ERROR):
+        return rollup.signature_trends_frame(f, limit, db)
     s = scoped(f, db)
     sql = (
         s.text
         + f"""
 , e AS (
-    SELECT {s.signature} AS error_signature, {DAY} AS day FROM att WHERE {SIGNED}
+    SELECT {s.signature} AS error_signature, {DAY} AS day, count(*) AS n FROM att WHERE {SIGNED} GROUP BY 1, 2
 ), top AS (
-    SELECT error_signature, count(*) AS n FROM e GROUP BY 1 ORDER BY n DESC, error_signature LIMIT :limit
-), days AS (
+    SELECT error_signature, sum(n) AS n FROM e GROUP BY 1 ORDER BY n DESC, error_signature LIMIT :limit
+), c AS (
+    SELECT error_signature, day, n FROM e WHERE error_signature IN (SELECT error_signature FROM top)
+){TRENDS_TAIL}"""
+    )
+    return fetch(sql, with_signatures({**s.params, "limit": int(limit)}), s.expanding, db)
+
+
+# signature_trends from e (signature, day, n), top (the signatures listed, n) and c (their daily n);
+# shared with queries.rollup
+TRENDS_TAIL = """, days AS (
     SELECT CAST(d AS date) AS day
     FROM generate_series(
         CAST(CAST(:since AS timestamptz) AT TIME ZONE 'UTC' AS date),
         GREATEST(CAST((CAST(:until AS timestamptz) - interval '1 microsecond') AT TIME ZONE 'UTC' AS date),
                  (SELECT max(day) FROM e)),
         interval '1 day') AS d
-), c AS (
-    SELECT error_signature, day, count(*) AS n FROM e
-    WHERE error_signature IN (SELECT error_signature FROM top) GROUP BY 1, 2
 )
 SELECT top.error_signature,
        min(days.day) AS first_day,
@@ -82,8 +96,6 @@ FROM top CROSS JOIN days
 LEFT JOIN c ON c.error_signature = top.error_signature AND c.day = days.day
 GROUP BY top.error_signature, top.n
 ORDER BY top.n DESC, top.error_signature"""
-    )
-    return fetch(sql, with_signatures({**s.params, "limit": int(limit)}), s.expanding, db)
 
 
 def signature_attempts(
@@ -119,25 +131,36 @@ def failure_share(f: Filters, top: int = SHARE_SIGNATURES, db: Database | None =
     error_signature, failures (count), day_failures (count), share (failures / day_failures, 0-1;
     the shares of one day add up to 1).
     """
+    from queries import rollup
+
+    if rollup.usable(f, db, also=rollup.ROLLUP_ERROR):
+        return rollup.failure_share_frame(f, top, db)
     s = scoped(f, db)
     sql = (
         s.text
         + f"""
 , fl AS (
-    SELECT CASE WHEN att.has_message THEN {s.signature} END AS error_signature, {DAY} AS day
+    SELECT CASE WHEN att.has_message THEN {s.signature} END AS error_signature, {DAY} AS day, count(*) AS n
     FROM att WHERE att.status IN {FAILED}
-), ranked AS (
-    SELECT error_signature, row_number() OVER (ORDER BY count(*) DESC, error_signature) AS rank
+    GROUP BY 1, 2
+){SHARE_TAIL}"""
+    )
+    return fetch(sql, with_signatures({**s.params, "top": int(top)}), s.expanding, db)
+
+
+# failure_share from fl (signature or NULL without a message, day, n); shared with queries.rollup
+SHARE_TAIL = """, ranked AS (
+    SELECT error_signature, row_number() OVER (ORDER BY sum(n) DESC, error_signature) AS rank
     FROM fl WHERE error_signature IS NOT NULL GROUP BY error_signature
 ), labeled AS (
-    SELECT fl.day,
+    SELECT fl.day, fl.n,
            CASE WHEN fl.error_signature IS NULL THEN 'no_message'
                 WHEN r.rank <= :top THEN 'top' ELSE 'other' END AS series_kind,
            CASE WHEN r.rank <= :top THEN r.rank END AS rank,
            CASE WHEN r.rank <= :top THEN r.error_signature END AS error_signature
     FROM fl LEFT JOIN ranked r ON r.error_signature = fl.error_signature
 ), counts AS (
-    SELECT day, series_kind, rank, error_signature, count(*) AS failures
+    SELECT day, series_kind, rank, error_signature, sum(n) AS failures
     FROM labeled GROUP BY 1, 2, 3, 4
 ), series AS (
     SELECT DISTINCT series_kind, rank, error_signature FROM counts
@@ -157,8 +180,6 @@ FROM days CROSS JOIN series
 LEFT JOIN counts ON counts.day = days.day AND counts.series_kind = series.series_kind
                 AND counts.rank IS NOT DISTINCT FROM series.rank
 ORDER BY days.day, series_order"""
-    )
-    return fetch(sql, with_signatures({**s.params, "top": int(top)}), s.expanding, db)
 
 
 def new_signatures(f: Filters, db: Database | None = None) -> pd.DataFrame:
@@ -177,10 +198,13 @@ def new_signatures(f: Filters, db: Database | None = None) -> pd.DataFrame:
     facts = facts_relation(db)
     if facts:
         tests = "" if f.include_tests else "AND NOT x.is_test"
-        ever = f"""SELECT x.error_signature, min(x.created_at) AS first_seen_ever
-    FROM {facts} x
-    WHERE x.error_signature IN (SELECT error_signature FROM ws) AND x.created_at < :until {tests}
-    GROUP BY 1"""
+        # per signature, the first row of the (error_signature, created_at) index: no scan of history
+        ever = f"""SELECT ws.error_signature, fs.first_seen_ever
+    FROM ws CROSS JOIN LATERAL (
+        SELECT x.created_at AS first_seen_ever FROM {facts} x
+        WHERE x.error_signature = ws.error_signature AND x.created_at < :until {tests}
+        ORDER BY x.created_at LIMIT 1
+    ) AS fs"""
     else:
         tests = (
             ""

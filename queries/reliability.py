@@ -219,7 +219,7 @@ def phase_retries(f: Filters, db: Database | None = None) -> pd.DataFrame:
     """
     from queries import rollup
 
-    if rollup.usable(f, db, phases=True):
+    if rollup.usable(f, db, also=rollup.ROLLUP_PHASE):
         return rollup.phase_retries_frame(f, db)
     s = scoped(f, db, extras=("retry_phases",))
     sql = (

@@ -269,14 +269,19 @@ def report_sql(name: str, f: Filters, db: Database | None = None) -> Sql:
 def fetch_report(name: str, f: Filters, db: Database | None = None) -> pd.DataFrame:
     """A report as a DataFrame, columns in contract order (for pages; small reports).
 
-    summary, daily and by_model come from the daily rollups when they can answer `f` (same values,
-    queries/rollup.py); every report streamed as CSV runs its own SQL.
+    summary, daily, by_model and retries come from the daily rollups when they can answer `f`
+    (same values, queries/rollup.py); every report streamed as CSV runs its own SQL.
     """
     from queries import rollup
 
-    from_rollup = {"summary": rollup.summary_frame, "daily": rollup.daily_frame, "by_model": rollup.by_model_frame}
-    if name in from_rollup and rollup.usable(f, db):
-        return from_rollup[name](f, db)
+    from_rollup = {  # name -> (frame, the rollup it reads besides the daily one)
+        "summary": (rollup.summary_frame, None),
+        "daily": (rollup.daily_frame, None),
+        "by_model": (rollup.by_model_frame, None),
+        "retries": (rollup.retries_frame, rollup.ROLLUP_RETRIES),
+    }
+    if name in from_rollup and rollup.usable(f, db, also=from_rollup[name][1]):
+        return from_rollup[name][0](f, db)
     s = report_sql(name, f, db)
     return fetch(s.text, s.params, s.expanding, db)
 

@@ -1,9 +1,9 @@
 """The Overview's figures from the daily rollups (data_access/facts.py): same numbers, in milliseconds.
 
-Used for the summary, daily and by_model reports, the data-quality counts, the cost breakdowns
-(by model, day, story type, phase), the Reliability page's daily rates, breakdowns by model and
-story type, failure cost and retries per phase, and the Explorer's total when the window is
-whole UTC days, no attempt filter (model, type, user, status) is set, and the facts table and its
+Used for the summary, daily, by_model and retries reports, the data-quality counts, the cost
+breakdowns (by model, day, story type, phase), the Reliability page's daily rates, breakdowns by
+model and story type, failure cost and retries per phase, the Errors page's totals, signature
+trends and daily shares, and the Explorer's total, when the window is whole UTC days, no attempt filter (model, type, user, status) is set, and the facts table and its
 rollups are in use; otherwise the reports run over `queries.core.scoped` as always. Counts and
 sums add up exactly (numeric). Percentiles stay exact (`percentile_cont`): the latency histogram
 gives the bucket holding the k-th latency of the window and its rank inside the bucket, and one
@@ -24,7 +24,15 @@ import pandas as pd
 from sqlalchemy import bindparam, text
 
 from data_access.engine import Database, get_database, read_only
-from data_access.facts import BUCKET_FN, ROLLUP, ROLLUP_LATENCY, ROLLUP_PHASE, ROLLUPS
+from data_access.facts import (
+    BUCKET_FN,
+    ROLLUP,
+    ROLLUP_ERROR,
+    ROLLUP_LATENCY,
+    ROLLUP_PHASE,
+    ROLLUP_RETRIES,
+    ROLLUPS,
+)
 from queries import masking
 from queries.core import FACTS_TTL_S, ISSUE_KINDS, facts_relation
 from queries.filters import Filters
@@ -66,15 +74,15 @@ def _readable(db: Database) -> frozenset[str]:
     return ok
 
 
-def usable(f: Filters, db: Database | None = None, phases: bool = False) -> bool:
-    """Whether `f` can be answered from the rollups (see the module's docstring); `phases`: from
-    the retry-phase rollup too."""
+def usable(f: Filters, db: Database | None = None, also: str | None = None) -> bool:
+    """Whether `f` can be answered from the rollups (see the module's docstring); `also`: a
+    further rollup table the answer reads."""
     db = db or get_database()
     if f.models or f.types or f.user or f.statuses:
         return False
     if not (_midnight(f.since) and _midnight(f.until)):
         return False
-    need = {ROLLUP, ROLLUP_LATENCY} | ({ROLLUP_PHASE} if phases else set())
+    need = {ROLLUP, ROLLUP_LATENCY} | ({also} if also else set())
     return bool(facts_relation(db)) and need <= _readable(db)
 
 
@@ -521,4 +529,82 @@ SELECT story_type, generations, successful_generations, attempts,
        {_rate("total_cost_usd", "successful_generations")} AS cost_per_success_usd
 FROM t
 ORDER BY total_cost_usd DESC, story_type NULLS LAST"""
+    return _rows(sql, _days(f), db)
+
+
+# --- Errors and retries ---------------------------------------------------------------------------
+
+
+def failure_summary_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
+    """queries.errors.failure_summary from the rollup."""
+    from queries.errors import FAILED
+
+    db = db or get_database()
+
+    def attempts(where: str) -> str:
+        return f"CAST(COALESCE(sum(attempts) FILTER (WHERE {where}), 0) AS bigint)"
+
+    sql = f"""
+SELECT {attempts("status = 'failed'")} AS failed_attempts,
+       {attempts("status = 'timeout'")} AS timeout_attempts,
+       {attempts(f"status IN {FAILED}")} AS failures,
+       CAST(COALESCE(sum(failures_no_message), 0) AS bigint) AS without_message,
+       {attempts("status IN ('success', 'failed', 'timeout')")} AS terminal_attempts,
+       CAST(sum(attempts) FILTER (WHERE status IN {FAILED}) AS float8)
+           / NULLIF(sum(attempts) FILTER (WHERE status IN ('success', 'failed', 'timeout')), 0) AS failure_rate
+FROM {_r(db)}"""
+    return _rows(sql, _days(f), db)
+
+
+def _signed(db: Database) -> str:
+    """Per (signature, attempt day) of the window: failed and timed-out attempts with a message."""
+    return f"""SELECT error_signature, attempt_day AS day, sum(n) AS n
+    FROM "{db.schema}".{ROLLUP_ERROR} WHERE {_WINDOW}
+    GROUP BY 1, 2 HAVING sum(n) <> 0"""
+
+
+def signature_trends_frame(f: Filters, limit: int, db: Database | None = None) -> pd.DataFrame:
+    """queries.errors.signature_trends from the error rollup."""
+    from queries.errors import TRENDS_TAIL
+
+    db = db or get_database()
+    sql = f"""
+WITH e AS (
+    {_signed(db)}
+), top AS (
+    SELECT error_signature, sum(n) AS n FROM e GROUP BY 1 ORDER BY n DESC, error_signature LIMIT :limit
+), c AS (
+    SELECT error_signature, day, n FROM e WHERE error_signature IN (SELECT error_signature FROM top)
+){TRENDS_TAIL}"""
+    return _rows(sql, {**_days(f), "since": f.since, "until": f.until, "limit": int(limit)}, db)
+
+
+def failure_share_frame(f: Filters, top: int, db: Database | None = None) -> pd.DataFrame:
+    """queries.errors.failure_share from the error rollup (failures without a message: the daily one)."""
+    from queries.errors import SHARE_TAIL
+
+    db = db or get_database()
+    sql = f"""
+WITH fl AS (
+    {_signed(db)}
+    UNION ALL
+    SELECT NULL, attempt_day, sum(failures_no_message) FROM {_r(db)}
+    GROUP BY 2 HAVING sum(failures_no_message) <> 0
+){SHARE_TAIL}"""
+    return _rows(sql, {**_days(f), "top": int(top)}, db)
+
+
+def retries_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
+    """The retries report from the retries rollup."""
+    db = db or get_database()
+    sql = f"""
+SELECT gen_attempts AS attempts,
+       CAST(sum(gens) AS bigint) AS generations,
+       CAST(COALESCE(sum(gens) FILTER (WHERE final_status = 'success'), 0) AS bigint) AS succeeded,
+       CAST(COALESCE(sum(gens) FILTER (WHERE final_status IN ('failed', 'timeout')), 0) AS bigint) AS failed_final
+FROM "{db.schema}".{ROLLUP_RETRIES}
+WHERE {_WINDOW}
+GROUP BY gen_attempts
+HAVING sum(gens) <> 0
+ORDER BY gen_attempts"""
     return _rows(sql, _days(f), db)

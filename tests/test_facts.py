@@ -381,10 +381,13 @@ def test_the_rollup_migration_upgrades_a_database_of_the_first_facts_migration(p
         conn.execute(text("CREATE ROLE upgrade_reader"))
     newest = [p for p in migration_files() if p.name.startswith("20260105")]
     assert newest, "the rollups migration"
-    monkeypatch.setattr("data_access.migrate.migration_files", lambda: [p for p in migration_files() if p not in newest])
+    monkeypatch.setattr(
+        "data_access.migrate.migration_files", lambda: [p for p in migration_files() if p not in newest]
+    )
     apply_migrations(admin_engine, schema)
     with admin_engine.begin() as conn:
-        assert conn.execute(text(f"SELECT to_regclass('{schema}.genlens_rollup_phase')")).scalar() is None
+        for table in facts_mod.NEWER_ROLLUPS:
+            assert conn.execute(text(f"SELECT to_regclass('{schema}.{table}')")).scalar() is None
     demo_data.load(admin_engine, schema, 200, days=10, seed=3, end=T0)
     with admin_engine.begin() as conn:
         conn.execute(text(f"GRANT USAGE ON SCHEMA {schema} TO upgrade_reader"))
@@ -394,12 +397,12 @@ def test_the_rollup_migration_upgrades_a_database_of_the_first_facts_migration(p
         assert apply_migrations(admin_engine, schema) == [newest[0].name]
         with admin_engine.begin() as conn:
             assert conn.execute(text(f"SELECT count(*) FROM {schema}.{LEDGER}")).scalar() == len(migration_files())
-            for table in ("genlens_rollup", "genlens_rollup_phase"):
+            for table in ("genlens_rollup", *facts_mod.NEWER_ROLLUPS):
                 assert conn.execute(
                     text("SELECT has_table_privilege('upgrade_reader', :t, 'SELECT')"), {"t": f"{schema}.{table}"}
                 ).scalar(), table
         upgraded = _rollup_snapshot(admin_engine, schema)
-        assert upgraded[0] and upgraded[2], "rollup and phase rows"
+        assert all(upgraded), "rows in every rollup"
         with admin_engine.begin() as conn:
             conn.execute(text(f"SELECT {schema}.genlens_facts_rebuild()"))
         assert _rollup_snapshot(admin_engine, schema) == upgraded
@@ -413,13 +416,15 @@ def test_the_rollup_migration_upgrades_a_database_of_the_first_facts_migration(p
 # --- rollups: kept by deltas, equal to a rebuild and to the raw figures -------------------------
 
 
-def _rollup_snapshot(admin_engine, schema: str = "facts_scratch") -> tuple[list, list, list]:
-    """Every non-zero row of the three rollups, as (column -> value) items in a fixed order."""
+def _rollup_snapshot(admin_engine, schema: str = "facts_scratch") -> tuple[list, ...]:
+    """Every non-zero row of the rollups, as (column -> value) items in a fixed order."""
     key = ", ".join(facts_mod.ROLLUP_KEY)
     queries = [
         f"SELECT * FROM {schema}.genlens_rollup WHERE attempts <> 0 ORDER BY {key}",
         f"SELECT * FROM {schema}.genlens_rollup_latency WHERE n <> 0 ORDER BY 1, 2, 3, 4",
         f"SELECT * FROM {schema}.genlens_rollup_phase WHERE reporting <> 0 OR retries <> 0 ORDER BY 1, 2, 3",
+        f"SELECT * FROM {schema}.genlens_rollup_error WHERE n <> 0 ORDER BY 1, 2, 3, 4",
+        f"SELECT * FROM {schema}.genlens_rollup_retries WHERE gens <> 0 ORDER BY 1, 2, 3, 4",
     ]
     with admin_engine.connect() as conn:
         return tuple([sorted(dict(r).items()) for r in conn.execute(text(q)).mappings()] for q in queries)
@@ -462,9 +467,13 @@ def test_rollups_follow_every_write_and_equal_a_rebuild(scratch, admin_engine, m
         "failed_attempt_cost": reliability.failed_attempt_cost,
         "phase_retries": reliability.phase_retries,
         "cost_by_story_type": cost_quality.cost_by_story_type,
+        "failure_summary": errors.failure_summary,
+        "signature_trends": errors.signature_trends,
+        "failure_share": errors.failure_share,
+        "retries": lambda f: reports.fetch_report("retries", f),
     }
     for f in windows:
-        assert rollup.usable(f) and rollup.usable(f, phases=True)
+        assert all(rollup.usable(f, also=t) for t in facts_mod.ROLLUPS)
         for name in ("summary", "daily", "by_model"):
             s = reports.report_sql(name, f)
             pd.testing.assert_frame_equal(
