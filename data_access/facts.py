@@ -334,6 +334,13 @@ CREATE TABLE IF NOT EXISTS {ROLLUP_LATENCY} (
         _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_created ON {TABLE} (created_at, generation_id, attempt_number)"),
         # the Reliability page's stale pending attempts: a handful of rows among millions
         _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_pending ON {TABLE} (scope_at) WHERE status = 'pending'"),
+        # the Errors page's signature table and new signatures: an index-only scan of the window's
+        # failures instead of every attempt (1M, 30 days: errors report 204 ms -> 114 ms)
+        _ddl(
+            f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_failures ON {TABLE} (scope_at)"
+            " INCLUDE (error_signature, generation_id, attempt_number, created_at, model_used, is_test, has_message, status)"
+            " WHERE status IN ('failed', 'timeout')"
+        ),
         _ddl(
             f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_signature ON {TABLE} (error_signature, created_at)"
             " WHERE error_signature IS NOT NULL"

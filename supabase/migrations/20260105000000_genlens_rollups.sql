@@ -100,6 +100,7 @@ $fn$$ddl$;
 )$ddl$;
     EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_created ON genlens_facts (created_at, generation_id, attempt_number)$ddl$;
     EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_pending ON genlens_facts (scope_at) WHERE status = 'pending'$ddl$;
+    EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_failures ON genlens_facts (scope_at) INCLUDE (error_signature, generation_id, attempt_number, created_at, model_used, is_test, has_message, status) WHERE status IN ('failed', 'timeout')$ddl$;
     EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_signature ON genlens_facts (error_signature, created_at) WHERE error_signature IS NOT NULL$ddl$;
     EXECUTE $ddl$CREATE STATISTICS IF NOT EXISTS genlens_facts_day ON (CAST(created_at AT TIME ZONE 'UTC' AS date)) FROM genlens_facts$ddl$;
     EXECUTE $ddl$CREATE STATISTICS IF NOT EXISTS genlens_facts_day_bucket ON ((date_trunc('day', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')) FROM genlens_facts$ddl$;
