@@ -45,7 +45,7 @@ BEGIN
                        ' %I.genlens_rollup_latency TO genlens_reader', s, s, s, s);
         IF to_regclass(format('%I.genlens_rollup_phase', s)) IS NOT NULL THEN
             EXECUTE format('GRANT SELECT ON %I.genlens_rollup_phase, %I.genlens_rollup_error,'
-                           ' %I.genlens_rollup_retries TO genlens_reader', s, s, s);
+                           ' %I.genlens_rollup_retries, %I.genlens_rollup_quality TO genlens_reader', s, s, s, s);
         END IF;
         EXECUTE format('GRANT EXECUTE ON FUNCTION %I.genlens_latency_bucket(float8) TO genlens_reader', s);
     END IF;

@@ -22,6 +22,7 @@ from queries.csv_format import csv_lines
 from queries.filters import Filters
 
 HISTOGRAM_BINS = 20
+QUALITY_BINS = 100  # the quality rollup's bins: it answers any bin count dividing this
 
 
 def _rate(num: str, den: str) -> str:
@@ -186,6 +187,10 @@ def quality_histogram(f: Filters, bins: int = HISTOGRAM_BINS, db: Database | Non
     """
     if not 1 <= bins <= 100:
         raise ValueError("bins must be between 1 and 100")
+    from queries import rollup
+
+    if QUALITY_BINS % bins == 0 and rollup.usable(f, db, also=rollup.ROLLUP_QUALITY):
+        return rollup.quality_histogram_frame(f, bins, db)
     s = scoped(f, db)
     sql = (
         s.text
@@ -264,8 +269,8 @@ SELECT CAST(generation_id AS text) AS generation_id, attempt_number, model_used,
        CAST(cost_usd AS float8) AS cost_usd, CAST(duration_ms AS float8) AS duration_ms,
        CAST(quality AS float8) AS quality, latency_ms
 FROM att
-WHERE {col} {op} :o_threshold
-ORDER BY {col} {order}, created_at DESC, generation_id, attempt_number{limit_sql}"""
+WHERE att.{col} {op} CAST(:o_threshold AS numeric)
+ORDER BY att.{col} {order}, att.created_at DESC, att.generation_id, att.attempt_number{limit_sql}"""
     )
     params: dict[str, Any] = {**s.params, "o_threshold": float(threshold)}
     if limit is not None:
@@ -296,21 +301,35 @@ def outlier_counts(f: Filters, t: Thresholds, db: Database | None = None) -> dic
     One row. Filters: all sidebar filters. Keys: expensive, slow, low_quality, with_cost,
     with_duration, with_quality (counts of attempts).
     """
-    s = scoped(f, db)
-    sql = (
-        s.text
-        + """
-SELECT count(*) FILTER (WHERE cost_usd > :c_cost) AS expensive,
-       count(*) FILTER (WHERE duration_ms > :c_slow) AS slow,
-       count(*) FILTER (WHERE quality < :c_quality) AS low_quality,
+    from queries import rollup
+
+    limits = {"c_cost": float(t.cost_gt), "c_slow": float(t.slow_ms), "c_quality": float(t.quality_lt)}
+    if rollup.usable(f, db):
+        df = rollup.outlier_counts_frame(f, limits, db)
+    else:
+        s = scoped(f, db)
+        sql = (
+            s.text
+            + f"""
+SELECT count(*) FILTER (WHERE {OUTLIER_TESTS["expensive"]}) AS expensive,
+       count(*) FILTER (WHERE {OUTLIER_TESTS["slow"]}) AS slow,
+       count(*) FILTER (WHERE {OUTLIER_TESTS["low_quality"]}) AS low_quality,
        count(cost_usd) AS with_cost,
        count(duration_ms) AS with_duration,
        count(quality) AS with_quality
 FROM att"""
-    )
-    params = {**s.params, "c_cost": float(t.cost_gt), "c_slow": float(t.slow_ms), "c_quality": float(t.quality_lt)}
-    df = fetch(sql, params, s.expanding, db)
+        )
+        df = fetch(sql, {**s.params, **limits}, s.expanding, db)
     return {k: int(v) for k, v in df.iloc[0].to_dict().items()}
+
+
+# outlier_counts' tests of an attempt (columns of att or of the facts table), thresholds compared
+# as numeric like the values (so an index on the value serves them)
+OUTLIER_TESTS = {
+    "expensive": "cost_usd > CAST(:c_cost AS numeric)",
+    "slow": "duration_ms > CAST(:c_slow AS numeric)",
+    "low_quality": "quality < CAST(:c_quality AS numeric)",
+}
 
 
 @contextmanager

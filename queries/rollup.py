@@ -30,6 +30,7 @@ from data_access.facts import (
     ROLLUP_ERROR,
     ROLLUP_LATENCY,
     ROLLUP_PHASE,
+    ROLLUP_QUALITY,
     ROLLUP_RETRIES,
     ROLLUPS,
 )
@@ -608,3 +609,51 @@ GROUP BY gen_attempts
 HAVING sum(gens) <> 0
 ORDER BY gen_attempts"""
     return _rows(sql, _days(f), db)
+
+
+# --- Quality and outliers ---------------------------------------------------------------------
+
+
+def quality_histogram_frame(f: Filters, bins: int, db: Database | None = None) -> pd.DataFrame:
+    """queries.cost_quality.quality_histogram from the quality rollup (`bins` divides its 100)."""
+    from queries.cost_quality import QUALITY_BINS
+
+    db = db or get_database()
+    sql = f"""
+WITH h AS (
+    SELECT CAST(floor(CAST(bin - 1 AS numeric) / :per) AS integer) + 1 AS bin, sum(n) AS attempts
+    FROM "{db.schema}".{ROLLUP_QUALITY} WHERE {_WINDOW}
+    GROUP BY 1 HAVING sum(n) <> 0
+)
+SELECT b.bin,
+       CAST(b.bin - 1 AS float8) / :bins AS bin_start,
+       CAST(b.bin AS float8) / :bins AS bin_end,
+       CAST(COALESCE(h.attempts, 0) AS bigint) AS attempts
+FROM generate_series(1, :bins) AS b(bin)
+LEFT JOIN h ON h.bin = b.bin
+WHERE EXISTS (SELECT 1 FROM h)
+ORDER BY b.bin"""
+    return _rows(sql, {**_days(f), "bins": int(bins), "per": QUALITY_BINS // int(bins)}, db)
+
+
+def outlier_counts_frame(f: Filters, limits: dict[str, float], db: Database | None = None) -> pd.DataFrame:
+    """queries.cost_quality.outlier_counts: the attempts past each threshold from the facts
+    table's value indexes (index-only ranges), the attempts with each value known from the rollup."""
+    from queries.cost_quality import OUTLIER_TESTS
+
+    db = db or get_database()
+    scope = "scope_at >= :since AND scope_at < :until AND (:tests OR NOT is_test)"
+    past = {
+        kind: f'(SELECT count(*) FROM "{db.schema}".genlens_facts WHERE {test} AND {scope})'
+        for kind, test in OUTLIER_TESTS.items()
+    }
+    sql = f"""
+SELECT {past["expensive"]} AS expensive,
+       {past["slow"]} AS slow,
+       {past["low_quality"]} AS low_quality,
+       CAST(COALESCE(sum(cost_n), 0) AS bigint) AS with_cost,
+       CAST(COALESCE(sum(duration_n), 0) AS bigint) AS with_duration,
+       CAST(COALESCE(sum(quality_n), 0) AS bigint) AS with_quality
+FROM "{db.schema}".{ROLLUP}
+WHERE {_WINDOW}"""
+    return _rows(sql, {**_days(f), "since": f.since, "until": f.until, **limits}, db)

@@ -82,6 +82,9 @@ def test_migrations_are_idempotent_and_recorded(admin_engine):
             r[0] for r in conn.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = :s"), {"s": schema})
         }
         assert {"idx_generations_created_at", "idx_generations_metadata", "idx_generations_model_created_at"} <= idx
+        # the facts migrations ran again in order: the rollup holds the row, with today's columns
+        rollup = conn.execute(text(f"SELECT first_model, attempts FROM {schema}.genlens_rollup WHERE attempts <> 0"))
+        assert [tuple(r) for r in rollup] == [("m", 1)]
         # Plain PostgreSQL has no auth schema: no Supabase policies were created.
         n = conn.execute(text("SELECT count(*) FROM pg_policies WHERE schemaname = :s"), {"s": schema}).scalar()
         assert n == 0

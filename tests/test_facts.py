@@ -47,6 +47,11 @@ def _queries(f: Filters) -> dict[str, object]:
         "cost.phase_usage": lambda: cost_quality.phase_usage(f, per_model=True),
         "cost.phase_usage_total": lambda: cost_quality.phase_usage(f),
         "cost.quality_histogram": lambda: cost_quality.quality_histogram(f),
+        "cost.quality_histogram_7": lambda: cost_quality.quality_histogram(f, bins=7),
+        **{
+            f"cost.outliers_{kind}": (lambda k=kind, v=limit: cost_quality.outliers(k, f, v))
+            for kind, limit in (("expensive", 0.002), ("slow", 1000.0), ("low_quality", 0.8))
+        },
         "cost.outlier_counts": lambda: pd.DataFrame([cost_quality.outlier_counts(f, cost_quality.Thresholds())]),
         "explorer.count": lambda: pd.DataFrame([{"n": explorer.explorer_count(f, explorer.ExplorerQuery())}]),
         "explorer.count_failed": lambda: pd.DataFrame(
@@ -425,6 +430,7 @@ def _rollup_snapshot(admin_engine, schema: str = "facts_scratch") -> tuple[list,
         f"SELECT * FROM {schema}.genlens_rollup_phase WHERE reporting <> 0 OR retries <> 0 ORDER BY 1, 2, 3",
         f"SELECT * FROM {schema}.genlens_rollup_error WHERE n <> 0 ORDER BY 1, 2, 3, 4",
         f"SELECT * FROM {schema}.genlens_rollup_retries WHERE gens <> 0 ORDER BY 1, 2, 3, 4",
+        f"SELECT * FROM {schema}.genlens_rollup_quality WHERE n <> 0 ORDER BY 1, 2, 3",
     ]
     with admin_engine.connect() as conn:
         return tuple([sorted(dict(r).items()) for r in conn.execute(text(q)).mappings()] for q in queries)
@@ -471,6 +477,8 @@ def test_rollups_follow_every_write_and_equal_a_rebuild(scratch, admin_engine, m
         "signature_trends": errors.signature_trends,
         "failure_share": errors.failure_share,
         "retries": lambda f: reports.fetch_report("retries", f),
+        "quality_histogram": cost_quality.quality_histogram,
+        "outlier_counts": lambda f: pd.DataFrame([cost_quality.outlier_counts(f, cost_quality.Thresholds())]),
     }
     for f in windows:
         assert all(rollup.usable(f, also=t) for t in facts_mod.ROLLUPS)
