@@ -20,6 +20,7 @@ import os
 import random
 import threading
 import time
+import traceback
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,22 +70,39 @@ def one_server():
     # several threads at once ("AST constructor recursion depth mismatch": the run stops with a
     # compile error and draws nothing). One shared cache, as in a server.
     cache = ScriptCache()
+    # A server's app.py turns Streamlit's pages-directory mode off once (st.navigation), for good.
+    # AppTest resets that class-wide flag before every run, so one session's reset could land in
+    # the middle of another's run; here AppTest resets a subclass's copy and the flag stays off.
+    from streamlit.runtime.pages_manager import PagesManager
+
     saved = (
         Runtime.__dict__["instance"],
         Runtime.__dict__["exists"],
         app_test.ScriptCache,
         local_script_runner.ScriptCache,
         config.get_option("client.showErrorDetails"),
+        app_test.PagesManager,
+        PagesManager.uses_pages_directory,
     )
     Runtime.instance = classmethod(lambda cls: shared)
     Runtime.exists = classmethod(lambda cls: True)
     app_test.ScriptCache = local_script_runner.ScriptCache = lambda: cache
+    app_test.PagesManager = type("ServerPagesManager", (PagesManager,), {})
+    PagesManager.uses_pages_directory = False
     # The dashboard's config hides error details from users; the harness reports causes.
     config.set_option("client.showErrorDetails", "full")
     try:
         yield
     finally:
-        Runtime.instance, Runtime.exists, app_test.ScriptCache, local_script_runner.ScriptCache, details = saved
+        (
+            Runtime.instance,
+            Runtime.exists,
+            app_test.ScriptCache,
+            local_script_runner.ScriptCache,
+            details,
+            app_test.PagesManager,
+            PagesManager.uses_pages_directory,
+        ) = saved
         config.set_option("client.showErrorDetails", details)
 
 
@@ -169,8 +187,12 @@ def run(url: str, schema: str, sessions: int, seconds: float, seed: int = 1, tou
                     bad += [str(e.value)[:200] for e in at.error if "admin login" not in str(e.value)]
                     if not at.title:  # every page draws a title; none means the run did not happen
                         bad.append("no page drawn")
-                except Exception as exc:  # noqa: BLE001 - recorded as a failure
-                    bad = [f"{type(exc).__name__}: {exc}"[:200]]
+                except Exception as exc:  # noqa: BLE001 - recorded as a failure, with where it came from
+                    where = " < ".join(
+                        f"{Path(fr.filename).name}:{fr.lineno}"
+                        for fr in traceback.extract_tb(exc.__traceback__)[-4:][::-1]
+                    )
+                    bad = [f"{type(exc).__name__}: {exc} ({where})"[:400]]
                 elapsed = time.perf_counter() - t0
                 with lock:
                     times[page].append(elapsed)

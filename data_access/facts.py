@@ -112,6 +112,7 @@ WINDOW w AS (PARTITION BY g.generation_id),
 # it (queries/rollup.py).
 ROLLUP = "genlens_rollup"
 ROLLUP_LATENCY = "genlens_rollup_latency"
+BUCKET_FN = "genlens_latency_bucket"
 ROLLUP_PHASE = "genlens_rollup_phase"
 ROLLUP_ERROR = "genlens_rollup_error"
 ROLLUP_RETRIES = "genlens_rollup_retries"
@@ -133,7 +134,6 @@ ROLLUP_KEY_COLUMNS: list[tuple[str, str, str]] = [
     ("first_type", "text", "first_type"),
 ]
 ROLLUP_KEY = tuple(c for c, _, _ in ROLLUP_KEY_COLUMNS)
-LATENCY_KEY = ("scope_day", "is_test", "model_used", "bucket")
 
 # (column, aggregate over facts rows f)
 ROLLUP_SUMS: list[tuple[str, str]] = [
@@ -184,6 +184,18 @@ _SCOPE_DAY = ("scope_day", "date NOT NULL", "CAST(f.scope_at AT TIME ZONE 'UTC' 
 _ATTEMPT_DAY = ("attempt_day", "date NOT NULL", "CAST(f.created_at AT TIME ZONE 'UTC' AS date)")
 _IS_TEST = ("is_test", "boolean NOT NULL", "f.is_test")
 SMALL_ROLLUPS = (
+    # the latency histogram (exact percentiles, queries/rollup.py)
+    SmallRollup(
+        ROLLUP_LATENCY,
+        (
+            _SCOPE_DAY,
+            _IS_TEST,
+            ("model_used", "text", "f.model_used"),
+            ("bucket", "integer NOT NULL", f"{BUCKET_FN}(f.latency_ms)"),
+        ),
+        (("n", "bigint", "count(*)"),),
+        "f.latency_ms IS NOT NULL",
+    ),
     # retries inside the pipeline per phase (queries.reliability.phase_retries), from each row's
     # normalised {phase: retries}: attempts with a known value, with a value above 0, and the sum
     SmallRollup(
@@ -227,9 +239,6 @@ SMALL_ROLLUPS = (
 )
 
 
-BUCKET_FN = "genlens_latency_bucket"
-
-
 def _sum_type(column: str) -> str:
     # DEFAULT 0: an earlier migration's rebuild, run again after this one (the SQL files re-run in
     # order, as `supabase db push` may), inserts without the newer columns; the next one rebuilds.
@@ -266,9 +275,11 @@ def _small_insert(r: SmallRollup, source: str, sign: str, upsert: bool) -> str:
         GROUP BY {groups} ORDER BY {groups}{_upsert(key, cols, upsert)}"""
 
 
-def _small_ctes(source: str, sign: str) -> str:
-    """The small rollups' delta upserts as data-modifying CTEs p0, p1, ..."""
-    return ",\n        ".join(f"p{i} AS ({_small_insert(r, source, sign, True)})" for i, r in enumerate(SMALL_ROLLUPS))
+def _small_deltas(source: str, sign: str) -> str:
+    """The small rollups' delta upserts: data-modifying CTEs p0, p1, ..., then the last one."""
+    *ctes, last = (_small_insert(r, source, sign, True) for r in SMALL_ROLLUPS)
+    named = ",\n        ".join(f"p{i} AS ({cte})" for i, cte in enumerate(ctes))
+    return f"{named}\n        {last}"
 
 
 def _small_rebuild() -> str:
@@ -278,14 +289,6 @@ def _small_rebuild() -> str:
 def _small_table(r: SmallRollup) -> str:
     columns = ", ".join(f"{c} {t}" for c, t, _ in r.key) + ", " + ", ".join(f"{c} {t} NOT NULL" for c, t, _ in r.sums)
     return f"CREATE TABLE IF NOT EXISTS {r.table} ({columns}, UNIQUE NULLS NOT DISTINCT ({', '.join(c for c, _, _ in r.key)}))"
-
-
-def _latency_insert(source: str, sign: str, upsert: bool) -> str:
-    key = ", ".join(LATENCY_KEY)
-    conflict = _upsert(LATENCY_KEY, ["n"], upsert)
-    return f"""INSERT INTO {ROLLUP_LATENCY} AS t ({key}, n)
-        SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), is_test, model_used, {BUCKET_FN}(latency_ms), {sign}count(*)
-        FROM {source} WHERE latency_ms IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4{conflict}"""
 
 
 CANONICAL_KEY = """
@@ -341,11 +344,6 @@ CREATE TABLE IF NOT EXISTS {ROLLUP} (
     UNIQUE NULLS NOT DISTINCT ({", ".join(ROLLUP_KEY)})
 )"""),
         *[_ddl(_small_table(r)) for r in SMALL_ROLLUPS],
-        _ddl(f"""
-CREATE TABLE IF NOT EXISTS {ROLLUP_LATENCY} (
-    scope_day date NOT NULL, is_test boolean NOT NULL, model_used text, bucket integer NOT NULL, n bigint NOT NULL,
-    UNIQUE NULLS NOT DISTINCT ({", ".join(LATENCY_KEY)})
-)"""),
         _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_created ON {TABLE} (created_at, generation_id, attempt_number)"),
         # the Reliability page's stale pending attempts: a handful of rows among millions
         _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_pending ON {TABLE} (scope_at) WHERE status = 'pending'"),
@@ -415,16 +413,14 @@ BEGIN
     BEGIN
         WITH old AS (DELETE FROM {TABLE} WHERE generation_id = ANY (ids) RETURNING *),
         r AS ({_rollup_insert("old", "-", True)}),
-        {_small_ctes("old", "-")}
-        {_latency_insert("old", "-", True)};
+        {_small_deltas("old", "-")};
         WITH new AS (
             INSERT INTO {TABLE} ({names})
 {derive_sql("g.generation_id = ANY (ids)")}
             RETURNING *
         ),
         r AS ({_rollup_insert("new", "", True)}),
-        {_small_ctes("new", "")}
-        {_latency_insert("new", "", True)};
+        {_small_deltas("new", "")};
     EXCEPTION WHEN OTHERS THEN
         INSERT INTO {TABLE}_broken (reason) VALUES (left(SQLERRM, 500));
     END;
@@ -437,7 +433,6 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
 BEGIN
     TRUNCATE {ROLLUP_LIST};
     {_rollup_insert(TABLE, "", False)};
-    {_latency_insert(TABLE, "", False)};
     {_small_rebuild()};
     ANALYZE {ROLLUP_LIST};
 END

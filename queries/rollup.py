@@ -1,10 +1,11 @@
 """The Overview's figures from the daily rollups (data_access/facts.py): same numbers, in milliseconds.
 
 Used for the summary, daily, by_model and retries reports, the data-quality counts, the cost
-breakdowns (by model, day, story type, phase), the Reliability page's daily rates, breakdowns by
-model and story type, failure cost and retries per phase, the Errors page's totals, signature
-trends and daily shares, and the Explorer's total, when the window is whole UTC days, no attempt filter (model, type, user, status) is set, and the facts table and its
-rollups are in use; otherwise the reports run over `queries.core.scoped` as always. Counts and
+breakdowns (by model, day, story type, phase), the quality histogram and outlier counts, the
+Reliability page's daily rates, breakdowns by model and story type, failure cost and retries per
+phase, the Errors page's totals, signature trends and daily shares, and the Explorer's total, when
+the window is whole UTC days, no attempt filter (model, type, user, status) is set, and the facts
+table and its rollups are in use; otherwise the reports run over `queries.core.scoped` as always. Counts and
 sums add up exactly (numeric). Percentiles stay exact (`percentile_cont`): the latency histogram
 gives the bucket holding the k-th latency of the window and its rank inside the bucket, and one
 indexed query per needed value reads it from the facts rows of that bucket; the interpolation is
@@ -55,19 +56,17 @@ def _readable(db: Database) -> frozenset[str]:
         seen = _seen.get(db.engine)
     if seen is not None and seen[0] > now:
         return seen[1]
+    names = {f'"{db.schema}".{t}': t for t in ROLLUPS}
     try:
         with db.engine.connect() as conn:
-            ok = frozenset(
-                t
-                for t in ROLLUPS
-                if conn.execute(
-                    text(
-                        "SELECT to_regclass(:t) IS NOT NULL"
-                        " AND has_table_privilege(CAST(to_regclass(:t) AS oid), 'SELECT')"
-                    ),
-                    {"t": f'"{db.schema}".{t}'},
-                ).scalar()
-            )
+            found = conn.execute(
+                text(
+                    "SELECT t FROM unnest(CAST(:ts AS text[])) AS t"
+                    " WHERE to_regclass(t) IS NOT NULL AND has_table_privilege(CAST(to_regclass(t) AS oid), 'SELECT')"
+                ),
+                {"ts": list(names)},
+            ).scalars()
+            ok = frozenset(names[t] for t in found)
     except Exception:  # noqa: BLE001 - the page's own query reports a broken database
         return frozenset()
     with _lock:
@@ -359,16 +358,16 @@ ORDER BY {model_col}ph.ord"""
     return _rows(sql, _days(f), db)
 
 
-def rates_by_day_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
-    """queries.reliability.rates_over_time for day buckets, from the rollup."""
-    from queries.reliability import _RATES, _SUMS
+def _rate_sums(db: Database, gen_key: str, att_key: str) -> str:
+    """CTE b: queries.reliability's _SUMS per value k, generations grouped by `gen_key` of their
+    final attempt's row, attempts by `att_key` of their own (expressions over rollup rows)."""
+    from queries.reliability import _SUMS
 
-    db = db or get_database()
     term = "('success', 'failed', 'timeout')"
-    sql = f"""
+    return f"""
 WITH r AS (SELECT * FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW} AND attempts <> 0),
 parts AS (
-    SELECT CAST(scope_day AS timestamp) AT TIME ZONE 'UTC' AS bucket,
+    SELECT {gen_key} AS k,
            sum(gens) AS generations,
            COALESCE(sum(gens) FILTER (WHERE status = 'success'), 0) AS final_success,
            COALESCE(sum(gens) FILTER (WHERE status IN {term}), 0) AS final_terminal,
@@ -380,7 +379,7 @@ parts AS (
            sum(attempts) AS gen_attempts
     FROM r GROUP BY 1
     UNION ALL
-    SELECT CAST(attempt_day AS timestamp) AT TIME ZONE 'UTC', 0, 0, 0, 0, 0, 0, 0,
+    SELECT {att_key}, 0, 0, 0, 0, 0, 0, 0,
            sum(attempts),
            COALESCE(sum(attempts) FILTER (WHERE status = 'success'), 0),
            COALESCE(sum(attempts) FILTER (WHERE status = 'failed'), 0),
@@ -389,11 +388,21 @@ parts AS (
            0
     FROM r GROUP BY 1
 ), b AS (
-    SELECT bucket, {_SUMS} FROM parts GROUP BY bucket
+    SELECT k, {_SUMS} FROM parts GROUP BY k
 )
-SELECT bucket, {_RATES}
-FROM b
-ORDER BY bucket"""
+"""
+
+
+def rates_by_day_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
+    """queries.reliability.rates_over_time for day buckets, from the rollup."""
+    from queries.reliability import _RATES
+
+    db = db or get_database()
+    day = "CAST({} AS timestamp) AT TIME ZONE 'UTC'"
+    sql = (
+        _rate_sums(db, day.format("scope_day"), day.format("attempt_day"))
+        + f"SELECT k AS bucket, {_RATES}\nFROM b\nORDER BY k"
+    )
     return _rows(sql, _days(f), db)
 
 
@@ -423,38 +432,11 @@ def attempt_count(f: Filters, db: Database | None = None) -> int:
 def rates_by_frame(f: Filters, dimension: str, db: Database | None = None) -> pd.DataFrame:
     """queries.reliability.rates_by from the rollup: generations by their first attempt's model or
     type (counted on their final attempt's row), attempts by their own."""
-    from queries.reliability import _SUMS, DIMENSIONS, _by_select
+    from queries.reliability import DIMENSIONS, _by_select
 
     gcol, acol = DIMENSIONS[dimension]
     db = db or get_database()
-    term = "('success', 'failed', 'timeout')"
-    sql = f"""
-WITH r AS (SELECT * FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW} AND attempts <> 0),
-parts AS (
-    SELECT {gcol} AS k,
-           sum(gens) AS generations,
-           COALESCE(sum(gens) FILTER (WHERE status = 'success'), 0) AS final_success,
-           COALESCE(sum(gens) FILTER (WHERE status IN {term}), 0) AS final_terminal,
-           sum(gens_first_success) AS first_success,
-           sum(gens_first_terminal) AS first_terminal,
-           sum(gens_retried) AS retried,
-           COALESCE(sum(gens_retried) FILTER (WHERE status = 'success'), 0) AS recovered,
-           0 AS attempts, 0 AS successes, 0 AS failures, 0 AS timeouts, 0 AS terminal_attempts,
-           sum(attempts) AS gen_attempts
-    FROM r GROUP BY 1
-    UNION ALL
-    SELECT {acol}, 0, 0, 0, 0, 0, 0, 0,
-           sum(attempts),
-           COALESCE(sum(attempts) FILTER (WHERE status = 'success'), 0),
-           COALESCE(sum(attempts) FILTER (WHERE status = 'failed'), 0),
-           COALESCE(sum(attempts) FILTER (WHERE status = 'timeout'), 0),
-           COALESCE(sum(attempts) FILTER (WHERE status IN {term}), 0),
-           0
-    FROM r GROUP BY 1
-), b AS (
-    SELECT k, {_SUMS} FROM parts GROUP BY k
-)
-{_by_select(dimension)}"""
+    sql = _rate_sums(db, gcol, acol) + _by_select(dimension)
     return _rows(sql, _days(f), db)
 
 

@@ -35,10 +35,21 @@ def test_the_harness_restores_streamlit_after_the_run():
 
     from bench import sessions
 
-    before = (Runtime.__dict__["instance"], app_test.ScriptCache, local_script_runner.ScriptCache)
+    before = (
+        Runtime.__dict__["instance"],
+        app_test.ScriptCache,
+        local_script_runner.ScriptCache,
+        app_test.PagesManager,
+    )
     details = config.get_option("client.showErrorDetails")
     with sessions.one_server():
         assert Runtime.exists()
         assert app_test.ScriptCache() is local_script_runner.ScriptCache()
-    assert (Runtime.__dict__["instance"], app_test.ScriptCache, local_script_runner.ScriptCache) == before
+        assert app_test.PagesManager is not before[3]
+    assert (
+        Runtime.__dict__["instance"],
+        app_test.ScriptCache,
+        local_script_runner.ScriptCache,
+        app_test.PagesManager,
+    ) == before
     assert config.get_option("client.showErrorDetails") == details

@@ -91,14 +91,11 @@ $fn$$ddl$;
     attempts bigint NOT NULL DEFAULT 0, cost_usd numeric NOT NULL DEFAULT 0, cost_n bigint NOT NULL DEFAULT 0, tokens numeric NOT NULL DEFAULT 0, quality_sum numeric NOT NULL DEFAULT 0, quality_n bigint NOT NULL DEFAULT 0, duration_n bigint NOT NULL DEFAULT 0, metadata_issues bigint NOT NULL DEFAULT 0, not_an_object bigint NOT NULL DEFAULT 0, invalid_cost bigint NOT NULL DEFAULT 0, invalid_quality bigint NOT NULL DEFAULT 0, invalid_tokens bigint NOT NULL DEFAULT 0, invalid_duration bigint NOT NULL DEFAULT 0, gens bigint NOT NULL DEFAULT 0, gens_first_success bigint NOT NULL DEFAULT 0, gens_first_terminal bigint NOT NULL DEFAULT 0, gens_retried bigint NOT NULL DEFAULT 0, failures_no_message bigint NOT NULL DEFAULT 0, type_gens bigint NOT NULL DEFAULT 0, type_gens_success bigint NOT NULL DEFAULT 0, latency_sum numeric NOT NULL DEFAULT 0, tok_metadata_sum numeric NOT NULL DEFAULT 0, tok_metadata_n bigint NOT NULL DEFAULT 0, dur_metadata_sum numeric NOT NULL DEFAULT 0, dur_metadata_n bigint NOT NULL DEFAULT 0, tok_sections_sum numeric NOT NULL DEFAULT 0, tok_sections_n bigint NOT NULL DEFAULT 0, dur_sections_sum numeric NOT NULL DEFAULT 0, dur_sections_n bigint NOT NULL DEFAULT 0, tok_validation_sum numeric NOT NULL DEFAULT 0, tok_validation_n bigint NOT NULL DEFAULT 0, dur_validation_sum numeric NOT NULL DEFAULT 0, dur_validation_n bigint NOT NULL DEFAULT 0,
     UNIQUE NULLS NOT DISTINCT (scope_day, attempt_day, is_test, model_used, status, first_model, story_type, first_type)
 )$ddl$;
+    EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_rollup_latency (scope_day date NOT NULL, is_test boolean NOT NULL, model_used text, bucket integer NOT NULL, n bigint NOT NULL, UNIQUE NULLS NOT DISTINCT (scope_day, is_test, model_used, bucket))$ddl$;
     EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_rollup_phase (scope_day date NOT NULL, is_test boolean NOT NULL, phase text NOT NULL, reporting bigint NOT NULL, with_retries bigint NOT NULL, retries numeric NOT NULL, UNIQUE NULLS NOT DISTINCT (scope_day, is_test, phase))$ddl$;
     EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_rollup_error (scope_day date NOT NULL, attempt_day date NOT NULL, is_test boolean NOT NULL, error_signature text NOT NULL, n bigint NOT NULL, UNIQUE NULLS NOT DISTINCT (scope_day, attempt_day, is_test, error_signature))$ddl$;
     EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_rollup_retries (scope_day date NOT NULL, is_test boolean NOT NULL, gen_attempts integer NOT NULL, final_status text, gens bigint NOT NULL, UNIQUE NULLS NOT DISTINCT (scope_day, is_test, gen_attempts, final_status))$ddl$;
     EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_rollup_quality (scope_day date NOT NULL, is_test boolean NOT NULL, bin integer NOT NULL, n bigint NOT NULL, UNIQUE NULLS NOT DISTINCT (scope_day, is_test, bin))$ddl$;
-    EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_rollup_latency (
-    scope_day date NOT NULL, is_test boolean NOT NULL, model_used text, bucket integer NOT NULL, n bigint NOT NULL,
-    UNIQUE NULLS NOT DISTINCT (scope_day, is_test, model_used, bucket)
-)$ddl$;
     EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_created ON genlens_facts (created_at, generation_id, attempt_number)$ddl$;
     EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_pending ON genlens_facts (scope_at) WHERE status = 'pending'$ddl$;
     EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_cost_usd ON genlens_facts (cost_usd) INCLUDE (scope_at, is_test) WHERE cost_usd IS NOT NULL$ddl$;
@@ -133,7 +130,13 @@ BEGIN
         SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), CAST(created_at AT TIME ZONE 'UTC' AS date), is_test, model_used, status, first_model, story_type, first_type, -count(*), -COALESCE(sum(cost_usd), 0), -count(cost_usd), -COALESCE(sum(tokens), 0), -COALESCE(sum(quality), 0), -count(quality), -count(duration_ms), -count(*) FILTER (WHERE metadata_issue), -count(*) FILTER (WHERE not_an_object), -count(*) FILTER (WHERE invalid_cost), -count(*) FILTER (WHERE invalid_quality), -count(*) FILTER (WHERE invalid_tokens), -count(*) FILTER (WHERE invalid_duration), -count(*) FILTER (WHERE is_final), -count(*) FILTER (WHERE is_final AND first_status = 'success'), -count(*) FILTER (WHERE is_final AND first_status IN ('success', 'failed', 'timeout')), -count(*) FILTER (WHERE is_final AND gen_attempts > 1), -count(*) FILTER (WHERE status IN ('failed', 'timeout') AND NOT has_message), -count(*) FILTER (WHERE type_first), -count(*) FILTER (WHERE type_first AND final_status = 'success'), -COALESCE(sum(CAST(latency_ms AS numeric)), 0), -COALESCE(sum(tok_metadata), 0), -count(tok_metadata), -COALESCE(sum(dur_metadata), 0), -count(dur_metadata), -COALESCE(sum(tok_sections), 0), -count(tok_sections), -COALESCE(sum(dur_sections), 0), -count(dur_sections), -COALESCE(sum(tok_validation), 0), -count(tok_validation), -COALESCE(sum(dur_validation), 0), -count(dur_validation)
         FROM old GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
         ON CONFLICT (scope_day, attempt_day, is_test, model_used, status, first_model, story_type, first_type) DO UPDATE SET attempts = t.attempts + excluded.attempts, cost_usd = t.cost_usd + excluded.cost_usd, cost_n = t.cost_n + excluded.cost_n, tokens = t.tokens + excluded.tokens, quality_sum = t.quality_sum + excluded.quality_sum, quality_n = t.quality_n + excluded.quality_n, duration_n = t.duration_n + excluded.duration_n, metadata_issues = t.metadata_issues + excluded.metadata_issues, not_an_object = t.not_an_object + excluded.not_an_object, invalid_cost = t.invalid_cost + excluded.invalid_cost, invalid_quality = t.invalid_quality + excluded.invalid_quality, invalid_tokens = t.invalid_tokens + excluded.invalid_tokens, invalid_duration = t.invalid_duration + excluded.invalid_duration, gens = t.gens + excluded.gens, gens_first_success = t.gens_first_success + excluded.gens_first_success, gens_first_terminal = t.gens_first_terminal + excluded.gens_first_terminal, gens_retried = t.gens_retried + excluded.gens_retried, failures_no_message = t.failures_no_message + excluded.failures_no_message, type_gens = t.type_gens + excluded.type_gens, type_gens_success = t.type_gens_success + excluded.type_gens_success, latency_sum = t.latency_sum + excluded.latency_sum, tok_metadata_sum = t.tok_metadata_sum + excluded.tok_metadata_sum, tok_metadata_n = t.tok_metadata_n + excluded.tok_metadata_n, dur_metadata_sum = t.dur_metadata_sum + excluded.dur_metadata_sum, dur_metadata_n = t.dur_metadata_n + excluded.dur_metadata_n, tok_sections_sum = t.tok_sections_sum + excluded.tok_sections_sum, tok_sections_n = t.tok_sections_n + excluded.tok_sections_n, dur_sections_sum = t.dur_sections_sum + excluded.dur_sections_sum, dur_sections_n = t.dur_sections_n + excluded.dur_sections_n, tok_validation_sum = t.tok_validation_sum + excluded.tok_validation_sum, tok_validation_n = t.tok_validation_n + excluded.tok_validation_n, dur_validation_sum = t.dur_validation_sum + excluded.dur_validation_sum, dur_validation_n = t.dur_validation_n + excluded.dur_validation_n),
-        p0 AS (INSERT INTO genlens_rollup_phase AS t (scope_day, is_test, phase, reporting, with_retries, retries)
+        p0 AS (INSERT INTO genlens_rollup_latency AS t (scope_day, is_test, model_used, bucket, n)
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, genlens_latency_bucket(f.latency_ms), -count(*)
+        FROM old AS f
+        WHERE f.latency_ms IS NOT NULL
+        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (scope_day, is_test, model_used, bucket) DO UPDATE SET n = t.n + excluded.n),
+        p1 AS (INSERT INTO genlens_rollup_phase AS t (scope_day, is_test, phase, reporting, with_retries, retries)
         SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, k.phase, -count(k.retries), -count(*) FILTER (WHERE k.retries > 0), -COALESCE(sum(k.retries), 0)
         FROM old AS f
         CROSS JOIN LATERAL (SELECT e.key, CAST(e.value #>> '{}' AS numeric)
@@ -141,28 +144,24 @@ BEGIN
         WHERE jsonb_typeof(f.retry_phases) = 'object'
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
         ON CONFLICT (scope_day, is_test, phase) DO UPDATE SET reporting = t.reporting + excluded.reporting, with_retries = t.with_retries + excluded.with_retries, retries = t.retries + excluded.retries),
-        p1 AS (INSERT INTO genlens_rollup_error AS t (scope_day, attempt_day, is_test, error_signature, n)
+        p2 AS (INSERT INTO genlens_rollup_error AS t (scope_day, attempt_day, is_test, error_signature, n)
         SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), CAST(f.created_at AT TIME ZONE 'UTC' AS date), f.is_test, f.error_signature, -count(*)
         FROM old AS f
         WHERE f.error_signature IS NOT NULL
         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
         ON CONFLICT (scope_day, attempt_day, is_test, error_signature) DO UPDATE SET n = t.n + excluded.n),
-        p2 AS (INSERT INTO genlens_rollup_retries AS t (scope_day, is_test, gen_attempts, final_status, gens)
+        p3 AS (INSERT INTO genlens_rollup_retries AS t (scope_day, is_test, gen_attempts, final_status, gens)
         SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.gen_attempts, f.final_status, -count(*)
         FROM old AS f
         WHERE f.is_final
         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (scope_day, is_test, gen_attempts, final_status) DO UPDATE SET gens = t.gens + excluded.gens),
-        p3 AS (INSERT INTO genlens_rollup_quality AS t (scope_day, is_test, bin, n)
+        ON CONFLICT (scope_day, is_test, gen_attempts, final_status) DO UPDATE SET gens = t.gens + excluded.gens)
+        INSERT INTO genlens_rollup_quality AS t (scope_day, is_test, bin, n)
         SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, LEAST(width_bucket(f.quality, 0, 1, 100), 100), -count(*)
         FROM old AS f
         WHERE f.quality IS NOT NULL
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (scope_day, is_test, bin) DO UPDATE SET n = t.n + excluded.n)
-        INSERT INTO genlens_rollup_latency AS t (scope_day, is_test, model_used, bucket, n)
-        SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), is_test, model_used, genlens_latency_bucket(latency_ms), -count(*)
-        FROM old WHERE latency_ms IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (scope_day, is_test, model_used, bucket) DO UPDATE SET n = t.n + excluded.n;
+        ON CONFLICT (scope_day, is_test, bin) DO UPDATE SET n = t.n + excluded.n;
         WITH new AS (
             INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, first_model, first_type, is_final, type_first, status, model_used, story_type, user_id, created_at, completed_at, has_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_phases)
 SELECT g.generation_id AS generation_id,
@@ -223,7 +222,13 @@ WINDOW w AS (PARTITION BY g.generation_id),
         SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), CAST(created_at AT TIME ZONE 'UTC' AS date), is_test, model_used, status, first_model, story_type, first_type, count(*), COALESCE(sum(cost_usd), 0), count(cost_usd), COALESCE(sum(tokens), 0), COALESCE(sum(quality), 0), count(quality), count(duration_ms), count(*) FILTER (WHERE metadata_issue), count(*) FILTER (WHERE not_an_object), count(*) FILTER (WHERE invalid_cost), count(*) FILTER (WHERE invalid_quality), count(*) FILTER (WHERE invalid_tokens), count(*) FILTER (WHERE invalid_duration), count(*) FILTER (WHERE is_final), count(*) FILTER (WHERE is_final AND first_status = 'success'), count(*) FILTER (WHERE is_final AND first_status IN ('success', 'failed', 'timeout')), count(*) FILTER (WHERE is_final AND gen_attempts > 1), count(*) FILTER (WHERE status IN ('failed', 'timeout') AND NOT has_message), count(*) FILTER (WHERE type_first), count(*) FILTER (WHERE type_first AND final_status = 'success'), COALESCE(sum(CAST(latency_ms AS numeric)), 0), COALESCE(sum(tok_metadata), 0), count(tok_metadata), COALESCE(sum(dur_metadata), 0), count(dur_metadata), COALESCE(sum(tok_sections), 0), count(tok_sections), COALESCE(sum(dur_sections), 0), count(dur_sections), COALESCE(sum(tok_validation), 0), count(tok_validation), COALESCE(sum(dur_validation), 0), count(dur_validation)
         FROM new GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
         ON CONFLICT (scope_day, attempt_day, is_test, model_used, status, first_model, story_type, first_type) DO UPDATE SET attempts = t.attempts + excluded.attempts, cost_usd = t.cost_usd + excluded.cost_usd, cost_n = t.cost_n + excluded.cost_n, tokens = t.tokens + excluded.tokens, quality_sum = t.quality_sum + excluded.quality_sum, quality_n = t.quality_n + excluded.quality_n, duration_n = t.duration_n + excluded.duration_n, metadata_issues = t.metadata_issues + excluded.metadata_issues, not_an_object = t.not_an_object + excluded.not_an_object, invalid_cost = t.invalid_cost + excluded.invalid_cost, invalid_quality = t.invalid_quality + excluded.invalid_quality, invalid_tokens = t.invalid_tokens + excluded.invalid_tokens, invalid_duration = t.invalid_duration + excluded.invalid_duration, gens = t.gens + excluded.gens, gens_first_success = t.gens_first_success + excluded.gens_first_success, gens_first_terminal = t.gens_first_terminal + excluded.gens_first_terminal, gens_retried = t.gens_retried + excluded.gens_retried, failures_no_message = t.failures_no_message + excluded.failures_no_message, type_gens = t.type_gens + excluded.type_gens, type_gens_success = t.type_gens_success + excluded.type_gens_success, latency_sum = t.latency_sum + excluded.latency_sum, tok_metadata_sum = t.tok_metadata_sum + excluded.tok_metadata_sum, tok_metadata_n = t.tok_metadata_n + excluded.tok_metadata_n, dur_metadata_sum = t.dur_metadata_sum + excluded.dur_metadata_sum, dur_metadata_n = t.dur_metadata_n + excluded.dur_metadata_n, tok_sections_sum = t.tok_sections_sum + excluded.tok_sections_sum, tok_sections_n = t.tok_sections_n + excluded.tok_sections_n, dur_sections_sum = t.dur_sections_sum + excluded.dur_sections_sum, dur_sections_n = t.dur_sections_n + excluded.dur_sections_n, tok_validation_sum = t.tok_validation_sum + excluded.tok_validation_sum, tok_validation_n = t.tok_validation_n + excluded.tok_validation_n, dur_validation_sum = t.dur_validation_sum + excluded.dur_validation_sum, dur_validation_n = t.dur_validation_n + excluded.dur_validation_n),
-        p0 AS (INSERT INTO genlens_rollup_phase AS t (scope_day, is_test, phase, reporting, with_retries, retries)
+        p0 AS (INSERT INTO genlens_rollup_latency AS t (scope_day, is_test, model_used, bucket, n)
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, genlens_latency_bucket(f.latency_ms), count(*)
+        FROM new AS f
+        WHERE f.latency_ms IS NOT NULL
+        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (scope_day, is_test, model_used, bucket) DO UPDATE SET n = t.n + excluded.n),
+        p1 AS (INSERT INTO genlens_rollup_phase AS t (scope_day, is_test, phase, reporting, with_retries, retries)
         SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, k.phase, count(k.retries), count(*) FILTER (WHERE k.retries > 0), COALESCE(sum(k.retries), 0)
         FROM new AS f
         CROSS JOIN LATERAL (SELECT e.key, CAST(e.value #>> '{}' AS numeric)
@@ -231,28 +236,24 @@ WINDOW w AS (PARTITION BY g.generation_id),
         WHERE jsonb_typeof(f.retry_phases) = 'object'
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
         ON CONFLICT (scope_day, is_test, phase) DO UPDATE SET reporting = t.reporting + excluded.reporting, with_retries = t.with_retries + excluded.with_retries, retries = t.retries + excluded.retries),
-        p1 AS (INSERT INTO genlens_rollup_error AS t (scope_day, attempt_day, is_test, error_signature, n)
+        p2 AS (INSERT INTO genlens_rollup_error AS t (scope_day, attempt_day, is_test, error_signature, n)
         SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), CAST(f.created_at AT TIME ZONE 'UTC' AS date), f.is_test, f.error_signature, count(*)
         FROM new AS f
         WHERE f.error_signature IS NOT NULL
         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
         ON CONFLICT (scope_day, attempt_day, is_test, error_signature) DO UPDATE SET n = t.n + excluded.n),
-        p2 AS (INSERT INTO genlens_rollup_retries AS t (scope_day, is_test, gen_attempts, final_status, gens)
+        p3 AS (INSERT INTO genlens_rollup_retries AS t (scope_day, is_test, gen_attempts, final_status, gens)
         SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.gen_attempts, f.final_status, count(*)
         FROM new AS f
         WHERE f.is_final
         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (scope_day, is_test, gen_attempts, final_status) DO UPDATE SET gens = t.gens + excluded.gens),
-        p3 AS (INSERT INTO genlens_rollup_quality AS t (scope_day, is_test, bin, n)
+        ON CONFLICT (scope_day, is_test, gen_attempts, final_status) DO UPDATE SET gens = t.gens + excluded.gens)
+        INSERT INTO genlens_rollup_quality AS t (scope_day, is_test, bin, n)
         SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, LEAST(width_bucket(f.quality, 0, 1, 100), 100), count(*)
         FROM new AS f
         WHERE f.quality IS NOT NULL
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (scope_day, is_test, bin) DO UPDATE SET n = t.n + excluded.n)
-        INSERT INTO genlens_rollup_latency AS t (scope_day, is_test, model_used, bucket, n)
-        SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), is_test, model_used, genlens_latency_bucket(latency_ms), count(*)
-        FROM new WHERE latency_ms IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (scope_day, is_test, model_used, bucket) DO UPDATE SET n = t.n + excluded.n;
+        ON CONFLICT (scope_day, is_test, bin) DO UPDATE SET n = t.n + excluded.n;
     EXCEPTION WHEN OTHERS THEN
         INSERT INTO genlens_facts_broken (reason) VALUES (left(SQLERRM, 500));
     END;
@@ -266,8 +267,10 @@ BEGIN
         SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), CAST(created_at AT TIME ZONE 'UTC' AS date), is_test, model_used, status, first_model, story_type, first_type, count(*), COALESCE(sum(cost_usd), 0), count(cost_usd), COALESCE(sum(tokens), 0), COALESCE(sum(quality), 0), count(quality), count(duration_ms), count(*) FILTER (WHERE metadata_issue), count(*) FILTER (WHERE not_an_object), count(*) FILTER (WHERE invalid_cost), count(*) FILTER (WHERE invalid_quality), count(*) FILTER (WHERE invalid_tokens), count(*) FILTER (WHERE invalid_duration), count(*) FILTER (WHERE is_final), count(*) FILTER (WHERE is_final AND first_status = 'success'), count(*) FILTER (WHERE is_final AND first_status IN ('success', 'failed', 'timeout')), count(*) FILTER (WHERE is_final AND gen_attempts > 1), count(*) FILTER (WHERE status IN ('failed', 'timeout') AND NOT has_message), count(*) FILTER (WHERE type_first), count(*) FILTER (WHERE type_first AND final_status = 'success'), COALESCE(sum(CAST(latency_ms AS numeric)), 0), COALESCE(sum(tok_metadata), 0), count(tok_metadata), COALESCE(sum(dur_metadata), 0), count(dur_metadata), COALESCE(sum(tok_sections), 0), count(tok_sections), COALESCE(sum(dur_sections), 0), count(dur_sections), COALESCE(sum(tok_validation), 0), count(tok_validation), COALESCE(sum(dur_validation), 0), count(dur_validation)
         FROM genlens_facts GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8;
     INSERT INTO genlens_rollup_latency AS t (scope_day, is_test, model_used, bucket, n)
-        SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), is_test, model_used, genlens_latency_bucket(latency_ms), count(*)
-        FROM genlens_facts WHERE latency_ms IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, genlens_latency_bucket(f.latency_ms), count(*)
+        FROM genlens_facts AS f
+        WHERE f.latency_ms IS NOT NULL
+        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;
     INSERT INTO genlens_rollup_phase AS t (scope_day, is_test, phase, reporting, with_retries, retries)
         SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, k.phase, count(k.retries), count(*) FILTER (WHERE k.retries > 0), COALESCE(sum(k.retries), 0)
         FROM genlens_facts AS f
