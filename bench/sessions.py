@@ -21,7 +21,7 @@ import random
 import threading
 import time
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,6 +75,9 @@ def one_server():
     # the middle of another's run; here AppTest resets a subclass's copy and the flag stays off.
     from streamlit.runtime.pages_manager import PagesManager
 
+    # AppTest also switches the process-wide option global.appTest on for each run and back off
+    # at its end, which could land in the middle of another session's run (its widgets then miss
+    # what AppTest reads back: KeyError on a widget id). On for the whole block instead.
     saved = (
         Runtime.__dict__["instance"],
         Runtime.__dict__["exists"],
@@ -83,7 +86,11 @@ def one_server():
         config.get_option("client.showErrorDetails"),
         app_test.PagesManager,
         PagesManager.uses_pages_directory,
+        app_test.patch_config_options,
+        config.get_option("global.appTest"),
     )
+    app_test.patch_config_options = lambda options: nullcontext()
+    config.set_option("global.appTest", True)
     Runtime.instance = classmethod(lambda cls: shared)
     Runtime.exists = classmethod(lambda cls: True)
     app_test.ScriptCache = local_script_runner.ScriptCache = lambda: cache
@@ -102,8 +109,11 @@ def one_server():
             details,
             app_test.PagesManager,
             PagesManager.uses_pages_directory,
+            app_test.patch_config_options,
+            app_test_option,
         ) = saved
         config.set_option("client.showErrorDetails", details)
+        config.set_option("global.appTest", app_test_option)
 
 
 def run(url: str, schema: str, sessions: int, seconds: float, seed: int = 1, tours: int = 0) -> dict:

@@ -42,10 +42,12 @@ def test_the_harness_restores_streamlit_after_the_run():
         app_test.PagesManager,
     )
     details = config.get_option("client.showErrorDetails")
+    patcher = app_test.patch_config_options
     with sessions.one_server():
         assert Runtime.exists()
         assert app_test.ScriptCache() is local_script_runner.ScriptCache()
         assert app_test.PagesManager is not before[3]
+        assert config.get_option("global.appTest") is True
     assert (
         Runtime.__dict__["instance"],
         app_test.ScriptCache,
@@ -53,3 +55,4 @@ def test_the_harness_restores_streamlit_after_the_run():
         app_test.PagesManager,
     ) == before
     assert config.get_option("client.showErrorDetails") == details
+    assert app_test.patch_config_options is patcher and config.get_option("global.appTest") is False
