@@ -92,6 +92,15 @@ ORDER BY 1, 2"""
     return fetch(sql, s.params, s.expanding, db)
 
 
+# cost_by_story_type's output from CTE t (one row per story type); shared with queries.rollup
+BY_TYPE_SELECT = f"""SELECT story_type, generations, successful_generations, attempts,
+       CAST(total_cost_usd AS float8) AS total_cost_usd,
+       CAST(avg_cost_usd AS float8) AS avg_cost_usd,
+       {_rate("total_cost_usd", "successful_generations")} AS cost_per_success_usd
+FROM t
+ORDER BY total_cost_usd DESC, story_type NULLS LAST"""
+
+
 def cost_by_story_type(f: Filters, db: Database | None = None) -> pd.DataFrame:
     """One row per story_type (NULL: not a story), highest total cost first.
 
@@ -127,12 +136,7 @@ def cost_by_story_type(f: Filters, db: Database | None = None) -> pd.DataFrame:
     FROM {source}
     GROUP BY att.story_type
 )
-SELECT story_type, generations, successful_generations, attempts,
-       CAST(total_cost_usd AS float8) AS total_cost_usd,
-       CAST(avg_cost_usd AS float8) AS avg_cost_usd,
-       {_rate("total_cost_usd", "successful_generations")} AS cost_per_success_usd
-FROM t
-ORDER BY total_cost_usd DESC, story_type NULLS LAST"""
+{BY_TYPE_SELECT}"""
     )
     return fetch(sql, s.params, s.expanding, db)
 

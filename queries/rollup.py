@@ -492,7 +492,7 @@ ORDER BY retries DESC, phase"""
 
 def cost_by_type_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
     """queries.cost_quality.cost_by_story_type from the rollup."""
-    from queries.cost_quality import _rate
+    from queries.cost_quality import BY_TYPE_SELECT
 
     db = db or get_database()
     sql = f"""
@@ -506,12 +506,7 @@ WITH t AS (
     FROM {_r(db)}
     GROUP BY story_type
 )
-SELECT story_type, generations, successful_generations, attempts,
-       CAST(total_cost_usd AS float8) AS total_cost_usd,
-       CAST(avg_cost_usd AS float8) AS avg_cost_usd,
-       {_rate("total_cost_usd", "successful_generations")} AS cost_per_success_usd
-FROM t
-ORDER BY total_cost_usd DESC, story_type NULLS LAST"""
+{BY_TYPE_SELECT}"""
     return _rows(sql, _days(f), db)
 
 
