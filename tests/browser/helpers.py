@@ -22,6 +22,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 TIMEOUT_MS = 60_000
+# The Overview's last KPI card: the KPI row is drawn card by card, so wait for this one.
+LAST_KPI = '[data-testid="stMetric"]:has-text("Avg quality")'
 
 
 def free_port() -> int:
@@ -73,12 +75,40 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
+# True once the run is over and the drawn page has not changed for SETTLE_MS. The frontend applies
+# a run's elements in batches on a timer, so on a busy machine the "notRunning" state can show
+# before the last elements of that run are on the page (a CI run once read 1 of the 6 KPIs).
+SETTLE_MS = 400
+_SETTLED = """(quiet) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (!app || !main || app.getAttribute('data-test-script-state') !== 'notRunning') {
+    window.__glSettle = null;
+    return false;
+  }
+  const mark = main.getElementsByTagName('*').length + ':' + main.innerText.length;
+  const now = performance.now();
+  if (!window.__glSettle || window.__glSettle.mark !== mark) {
+    window.__glSettle = {mark, since: now};
+    return false;
+  }
+  return now - window.__glSettle.since >= quiet;
+}"""
+
+
 def wait_ready(page, selector: str | None = None, timeout: int = TIMEOUT_MS) -> None:
-    """Wait until Streamlit's script run is over and `selector` (if any) is drawn."""
+    """Wait until Streamlit's script run is over, `selector` (if any) is drawn, and the page has
+    stopped changing."""
     page.wait_for_selector(READY, timeout=timeout)
     if selector:
         page.wait_for_selector(selector, timeout=timeout)
         page.wait_for_selector(READY, timeout=timeout)
+    settle(page, timeout)
+
+
+def settle(page, timeout: int = TIMEOUT_MS) -> None:
+    """Wait until the run is over and the main area has not changed for SETTLE_MS."""
+    page.wait_for_function(_SETTLED, arg=SETTLE_MS, polling=100, timeout=timeout)
 
 
 def warm_up(browser, base: str) -> None:

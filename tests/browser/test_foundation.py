@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from queries import reports
 from queries.filters import Filters
-from tests.browser.helpers import READY, download, grid_rows, metrics, page_errors, parse_csv, wait_ready
+from tests.browser.helpers import LAST_KPI, READY, download, grid_rows, metrics, page_errors, parse_csv, wait_ready
 from ui import format as fmt
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ def generations_value(page):
 
 def test_overview_filter_and_by_model_csv(page, server, demo_db):
     page.goto(f"{server}/?since={SINCE}&until={UNTIL}")
-    wait_ready(page, '[data-testid="stMetric"], [data-testid="stAlertContentError"]')
+    wait_ready(page, f'{LAST_KPI}, [data-testid="stAlertContentError"]')
     assert not page_errors(page)
     kpis = metrics(page)
     assert len(kpis) == 6, kpis

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from queries import reports
 from queries.filters import Filters
-from tests.browser.helpers import ROOT, download, grid_rows, metrics, page_errors, parse_csv, wait_ready
+from tests.browser.helpers import LAST_KPI, ROOT, download, grid_rows, metrics, page_errors, parse_csv, wait_ready
 from ui import format as fmt
 
 pytestmark = pytest.mark.browser
@@ -54,7 +54,7 @@ def test_pm_opens_a_shared_link(page, server, demo_db):
     model = reports.fetch_report("by_model", WINDOW)["model_used"].iloc[0]
     query = urlencode({"since": SINCE, "until": UNTIL, "model": model, "type": "hero"})
     page.goto(f"{server}/?{query}")
-    wait_ready(page, '[data-testid="stMetric"], [data-testid="stAlertContentError"]')
+    wait_ready(page, f'{LAST_KPI}, [data-testid="stAlertContentError"]')
     assert not page_errors(page)
 
     f = Filters(since=WINDOW.since, until=WINDOW.until, models=(model,), types=("hero",))
