@@ -43,7 +43,7 @@ def by_model(f: Filters, db: Database | None = None) -> pd.DataFrame:
     """
     from queries import rollup
 
-    if rollup.usable(f, db):
+    if rollup.usable(f, db, by_attempt=True):
         return rollup.cost_by_model_frame(f, db)
     s = scoped(f, db)
     sql = (
@@ -75,7 +75,7 @@ def cost_by_day(f: Filters, db: Database | None = None) -> pd.DataFrame:
     """
     from queries import rollup
 
-    if rollup.usable(f, db):
+    if rollup.usable(f, db, by_attempt=True):
         return rollup.cost_by_day_frame(f, db)
     s = scoped(f, db)
     sql = (
@@ -155,7 +155,7 @@ def phase_usage(f: Filters, per_model: bool = False, db: Database | None = None)
     """
     from queries import rollup
 
-    if rollup.usable(f, db):
+    if rollup.usable(f, db, by_attempt=True):
         return rollup.phase_usage_frame(f, per_model, db)
     s = scoped(f, db, extras=tuple(f"{k}_{p}" for p in PHASES for k in ("tok", "dur")))
     values = ", ".join(f"({i}, '{p}', att.tok_{p}, att.dur_{p})" for i, p in enumerate(PHASES))

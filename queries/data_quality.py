@@ -24,7 +24,7 @@ def metadata_issue_kinds(f, db: Database | None = None) -> pd.DataFrame:
     """
     from queries import rollup
 
-    if rollup.usable(f, db):
+    if rollup.usable(f, db, by_attempt=True):
         counts = rollup.issue_kind_counts(f, db)
         out = [{"kind": k, "label": KIND_LABELS[k], "attempts": counts[k]} for k in ISSUE_KINDS if counts[k]]
         return pd.DataFrame(out, columns=["kind", "label", "attempts"])

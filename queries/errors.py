@@ -34,7 +34,7 @@ def failure_summary(f: Filters, db: Database | None = None) -> pd.DataFrame:
     """
     from queries import rollup
 
-    if rollup.usable(f, db):
+    if rollup.usable(f, db, by_attempt=True):
         return rollup.failure_summary_frame(f, db)
     s = scoped(f, db)
     sql = (

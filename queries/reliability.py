@@ -182,7 +182,7 @@ def failed_attempt_cost(f: Filters, db: Database | None = None) -> pd.DataFrame:
     """
     from queries import rollup
 
-    if rollup.usable(f, db):
+    if rollup.usable(f, db, by_attempt=True):
         return rollup.failed_cost_frame(f, db)
     s = scoped(f, db)
     sql = (

@@ -274,14 +274,16 @@ def fetch_report(name: str, f: Filters, db: Database | None = None) -> pd.DataFr
     """
     from queries import rollup
 
-    from_rollup = {  # name -> (frame, the rollup it reads besides the daily one)
-        "summary": (rollup.summary_frame, None),
-        "daily": (rollup.daily_frame, None),
-        "by_model": (rollup.by_model_frame, None),
-        "retries": (rollup.retries_frame, rollup.ROLLUP_RETRIES),
+    from_rollup = {  # name -> (frame, the rollup it reads besides the daily one, attempt-level sums?)
+        "summary": (rollup.summary_frame, None, False),
+        "daily": (rollup.daily_frame, None, True),
+        "by_model": (rollup.by_model_frame, None, True),
+        "retries": (rollup.retries_frame, rollup.ROLLUP_RETRIES, False),
     }
-    if name in from_rollup and rollup.usable(f, db, also=from_rollup[name][1]):
-        return from_rollup[name][0](f, db)
+    if name in from_rollup:
+        frame, also, by_attempt = from_rollup[name]
+        if rollup.usable(f, db, also=also, by_attempt=by_attempt):
+            return frame(f, db)
     s = report_sql(name, f, db)
     return fetch(s.text, s.params, s.expanding, db)
 

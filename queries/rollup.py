@@ -10,6 +10,11 @@ sums add up exactly (numeric). Percentiles stay exact (`percentile_cont`): the l
 gives the bucket holding the k-th latency of the window and its rank inside the bucket, and one
 indexed query per needed value reads it from the facts rows of that bucket; the interpolation is
 PostgreSQL's own (`lo + pct * (hi - lo)` in float8).
+
+A model filter is answered too by the frames of attempt-level sums over the two rollups keyed by
+model (`usable(..., by_attempt=True)`): a filter on attempts leaves each generation's scope as it
+was, so those sums are the sums of the model's rows. Generation-level figures (success rates,
+generation counts, retries) are over each generation's remaining attempts, which no rollup keeps.
 """
 
 from __future__ import annotations
@@ -74,11 +79,12 @@ def _readable(db: Database) -> frozenset[str]:
     return ok
 
 
-def usable(f: Filters, db: Database | None = None, also: str | None = None) -> bool:
+def usable(f: Filters, db: Database | None = None, also: str | None = None, by_attempt: bool = False) -> bool:
     """Whether `f` can be answered from the rollups (see the module's docstring); `also`: a
-    further rollup table the answer reads."""
+    further rollup table the answer reads; `by_attempt`: the answer is attempt-level sums of the
+    model-keyed rollups (ROLLUP, ROLLUP_LATENCY), which a model filter narrows row by row."""
     db = db or get_database()
-    if f.models or f.types or f.user or f.statuses:
+    if (f.models and not by_attempt) or f.types or f.user or f.statuses:
         return False
     if not (_midnight(f.since) and _midnight(f.until)):
         return False
@@ -87,10 +93,19 @@ def usable(f: Filters, db: Database | None = None, also: str | None = None) -> b
 
 
 def _days(f: Filters) -> dict:
-    return {"d0": f.since.astimezone(UTC).date(), "d1": f.until.astimezone(UTC).date(), "tests": bool(f.include_tests)}
+    return {
+        "d0": f.since.astimezone(UTC).date(),
+        "d1": f.until.astimezone(UTC).date(),
+        "tests": bool(f.include_tests),
+        "models": list(f.models) if f.models else None,
+    }
 
 
 _WINDOW = "scope_day >= :d0 AND scope_day < :d1 AND (:tests OR NOT is_test)"
+# ... and the model filter, for the rollups keyed by model (only frames of attempt-level sums run
+# with one set: usable(..., by_attempt=True))
+_MODELS = "(CAST(:models AS text[]) IS NULL OR model_used = ANY (CAST(:models AS text[])))"
+_WINDOW_M = f"{_WINDOW} AND {_MODELS}"
 
 
 def _percentiles(conn, f: Filters, db: Database, by_model: bool) -> dict:
@@ -99,7 +114,7 @@ def _percentiles(conn, f: Filters, db: Database, by_model: bool) -> dict:
     hist = conn.execute(
         text(
             f"""SELECT {key}bucket, CAST(sum(n) AS bigint) AS n FROM "{db.schema}".{ROLLUP_LATENCY}
-WHERE {_WINDOW} GROUP BY {key}bucket HAVING sum(n) > 0 ORDER BY {key}bucket"""
+WHERE {_WINDOW_M} GROUP BY {key}bucket HAVING sum(n) > 0 ORDER BY {key}bucket"""
         ),
         _days(f),
     ).all()
@@ -130,7 +145,10 @@ WHERE {_WINDOW} GROUP BY {key}bucket HAVING sum(n) > 0 ORDER BY {key}bucket"""
         spans.setdefault((group, bucket), []).append(offset)
     values: dict[tuple, float] = {}
     if spans:
-        parts, params = [], {"since": f.since, "until": f.until, "tests": bool(f.include_tests)}
+        parts, params = (
+            [],
+            {"since": f.since, "until": f.until, "tests": bool(f.include_tests), "models": _days(f)["models"]},
+        )
         order = list(spans)
         for i, (group, bucket) in enumerate(order):
             lo, hi = min(spans[(group, bucket)]), max(spans[(group, bucket)])
@@ -139,6 +157,7 @@ WHERE {_WINDOW} GROUP BY {key}bucket HAVING sum(n) > 0 ORDER BY {key}bucket"""
                 f"""(SELECT {i} AS i, g.latency_ms FROM "{db.schema}".genlens_facts g
   WHERE "{db.schema}".{BUCKET_FN}(g.latency_ms) = :b{i} AND g.latency_ms IS NOT NULL
     AND g.scope_at >= :since AND g.scope_at < :until AND (:tests OR NOT g.is_test){model}
+    AND {_MODELS.replace("model_used", "g.model_used")}
   ORDER BY g.latency_ms OFFSET :o{i} LIMIT :n{i})"""
             )
             params |= {f"b{i}": bucket, f"o{i}": lo, f"n{i}": hi - lo + 1} | ({f"m{i}": group} if by_model else {})
@@ -181,7 +200,7 @@ def summary_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
 
     db = db or get_database()
     sql = f"""
-WITH r AS (SELECT * FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW}),
+WITH r AS (SELECT * FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW_M}),
 a AS (
     SELECT CAST(COALESCE(sum(attempts), 0) AS bigint) AS attempts,
            CAST(COALESCE(sum(attempts) FILTER (WHERE status = 'success'), 0) AS bigint) AS success_attempts,
@@ -227,7 +246,7 @@ SELECT attempt_day AS day,
        {RATE.format(num=f"COALESCE({ok}, 0)", den=f"CAST(COALESCE({term}, 0) AS bigint)")} AS attempt_success_rate,
        CAST(COALESCE(sum(cost_usd), 0) AS float8) AS total_cost_usd
 FROM "{db.schema}".{ROLLUP}
-WHERE {_WINDOW}
+WHERE {_WINDOW_M}
 GROUP BY attempt_day
 HAVING sum(attempts) > 0
 ORDER BY 1"""
@@ -251,7 +270,7 @@ WITH b AS (
            COALESCE(sum(cost_usd), 0) AS total_cost_usd,
            sum(quality_sum) / NULLIF(sum(quality_n), 0) AS avg_quality
     FROM "{db.schema}".{ROLLUP}
-    WHERE {_WINDOW}
+    WHERE {_WINDOW_M}
     GROUP BY model_used
     HAVING sum(attempts) > 0
 ), p AS (
@@ -273,7 +292,9 @@ def issue_kind_counts(f: Filters, db: Database | None = None) -> dict[str, int]:
     sums = ", ".join(f"CAST(COALESCE(sum({k}), 0) AS bigint) AS {k}" for k in ISSUE_KINDS)
     with read_only(db) as conn:
         row = (
-            conn.execute(text(f'SELECT {sums} FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW}'), _days(f)).mappings().one()
+            conn.execute(text(f'SELECT {sums} FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW_M}'), _days(f))
+            .mappings()
+            .one()
         )
     return {k: int(row[k]) for k in ISSUE_KINDS}
 
@@ -287,7 +308,7 @@ def _rows(sql: str, params: dict, db: Database) -> pd.DataFrame:
 
 def _r(db: Database) -> str:
     """The window's rollup rows (rows a delta brought back to zero left out)."""
-    return f'(SELECT * FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW} AND attempts <> 0) AS r'
+    return f'(SELECT * FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW_M} AND attempts <> 0) AS r'
 
 
 def cost_by_model_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
@@ -365,7 +386,7 @@ def _rate_sums(db: Database, gen_key: str, att_key: str) -> str:
 
     term = "('success', 'failed', 'timeout')"
     return f"""
-WITH r AS (SELECT * FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW} AND attempts <> 0),
+WITH r AS (SELECT * FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW_M} AND attempts <> 0),
 parts AS (
     SELECT {gen_key} AS k,
            sum(gens) AS generations,
@@ -410,18 +431,11 @@ def attempt_count(f: Filters, db: Database | None = None) -> int:
     """Attempts of the generations in scope, narrowed to f's models and statuses (the Explorer's
     total). Only those two attempt filters may be set: the rollup is keyed by model and status."""
     db = db or get_database()
-    bits, params = [], _days(f)
-    if f.models:
-        bits.append("model_used IN :models")
-        params["models"] = list(f.models)
-    if f.statuses:
-        bits.append("status IN :statuses")
-        params["statuses"] = list(f.statuses)
-    where = "".join(f" AND {b}" for b in bits)
-    stmt = text(f'SELECT CAST(COALESCE(sum(attempts), 0) AS bigint) FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW}{where}')
-    expanding = [n for n in ("models", "statuses") if n in params]
-    if expanding:
-        stmt = stmt.bindparams(*(bindparam(n, expanding=True) for n in expanding))
+    params = {**_days(f), "statuses": list(f.statuses) if f.statuses else None}
+    stmt = text(
+        f'SELECT CAST(COALESCE(sum(attempts), 0) AS bigint) FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW_M}'
+        " AND (CAST(:statuses AS text[]) IS NULL OR status = ANY (CAST(:statuses AS text[])))"
+    )
     with read_only(db) as conn:
         return int(conn.execute(stmt, params).scalar())
 
@@ -632,5 +646,5 @@ SELECT {past["expensive"]} AS expensive,
        CAST(COALESCE(sum(duration_n), 0) AS bigint) AS with_duration,
        CAST(COALESCE(sum(quality_n), 0) AS bigint) AS with_quality
 FROM "{db.schema}".{ROLLUP}
-WHERE {_WINDOW}"""
+WHERE {_WINDOW_M}"""
     return _rows(sql, {**_days(f), "since": f.since, "until": f.until, **limits}, db)

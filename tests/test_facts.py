@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from data_access import facts as facts_mod
-from queries import cost_quality, errors, explorer, reliability, reports
+from queries import cost_quality, data_quality, errors, explorer, reliability, reports
 from queries.core import facts_relation, forget_facts
 from queries.filters import Filters
 from tests.conftest import DEMO_END, ROOT
@@ -30,6 +30,7 @@ def _queries(f: Filters) -> dict[str, object]:
     """Every query a page or report runs over the scope, by name -> a callable returning a frame."""
     out: dict[str, object] = {f"report:{name}": (lambda n=name: reports.fetch_report(n, f)) for name in reports.COLUMNS}
     out |= {
+        "data_quality.issue_kinds": lambda: data_quality.metadata_issue_kinds(f),
         "errors.failure_summary": lambda: errors.failure_summary(f),
         "errors.signature_trends": lambda: errors.signature_trends(f),
         "errors.failure_share": lambda: errors.failure_share(f),
@@ -97,18 +98,21 @@ def _same(a: dict, b: dict) -> None:
         {},
         {"include_tests": True},
         {"models": ("openai/gpt-4o-mini", "deepseek/deepseek-chat")},
+        {"models": ("openai/gpt-4o-mini",), "include_tests": True},
         {"statuses": ("failed", "timeout")},
         {"types": ("hero",)},
         NOON,
         {**NOON, "include_tests": True},
     ],
-    ids=["plain", "tests", "model", "status", "type", "noon", "noon-tests"],
+    ids=["plain", "tests", "models", "model-tests", "status", "type", "noon", "noon-tests"],
 )
 def test_every_query_gives_the_raw_numbers_on_demo_data(demo_db, monkeypatch, variant):
     from queries import rollup
 
     f = replace(DEMO_WINDOW, **variant)
     assert rollup.usable(f) == (variant in ({}, {"include_tests": True}))
+    # attempt-level sums come from the rollups under a model filter too
+    assert rollup.usable(f, by_attempt=True) == (set(variant) <= {"include_tests", "models"})
     with_facts, raw = _both_ways(demo_db, monkeypatch, f)
     assert len(with_facts["report:attempts"]) > 100
     _same(with_facts, raw)
@@ -493,6 +497,26 @@ def test_rollups_follow_every_write_and_equal_a_rebuild(scratch, admin_engine, m
             for name, fn in frames.items():
                 assert len(from_rollups[name]), name
                 pd.testing.assert_frame_equal(from_rollups[name], fn(f), check_dtype=False, obj=name, rtol=1e-12)
+    # A model filter: the attempt-level frames still come from the rollups, and still agree.
+    busiest = reports.fetch_report("by_model", windows[0])["model_used"]
+    by_model = replace(windows[0], models=(busiest.iloc[0], busiest.iloc[-1]))
+    attempt_level = {
+        "daily": lambda f: reports.fetch_report("daily", f),
+        "by_model": lambda f: reports.fetch_report("by_model", f),
+        "failed_attempt_cost": reliability.failed_attempt_cost,
+        "failure_summary": errors.failure_summary,
+        "cost_by_model": cost_quality.by_model,
+        "cost_by_day": cost_quality.cost_by_day,
+        "phase_usage": lambda f: cost_quality.phase_usage(f, per_model=True),
+        "issue_kinds": data_quality.metadata_issue_kinds,
+    }
+    assert rollup.usable(by_model, by_attempt=True)
+    from_rollups = {name: fn(by_model) for name, fn in attempt_level.items()}
+    assert set(from_rollups["by_model"]["model_used"]) == set(by_model.models)
+    with monkeypatch.context() as m:
+        m.setattr(rollup, "usable", lambda *a, **k: False)
+        for name, fn in attempt_level.items():
+            pd.testing.assert_frame_equal(from_rollups[name], fn(by_model), check_dtype=False, obj=name, rtol=1e-12)
     with admin_engine.begin() as conn:
         conn.execute(text("SELECT facts_scratch.genlens_facts_rebuild()"))
     assert _rollup_snapshot(admin_engine) == incremental
@@ -506,3 +530,10 @@ def test_rollups_answer_only_whole_unfiltered_days(demo_db):
     assert not rollup.usable(replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",)))
     assert not rollup.usable(replace(DEMO_WINDOW, statuses=("failed",)))
     assert not rollup.usable(replace(DEMO_WINDOW, since=DEMO_WINDOW.since + timedelta(hours=3)))
+    # attempt-level sums: a model filter narrows the rollup rows; other attempt filters do not
+    assert rollup.usable(replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",)), by_attempt=True)
+    assert not rollup.usable(replace(DEMO_WINDOW, statuses=("failed",)), by_attempt=True)
+    assert not rollup.usable(replace(DEMO_WINDOW, types=("hero",)), by_attempt=True)
+    assert not rollup.usable(replace(DEMO_WINDOW, user="0b0e5a6e-4c1e-4d0c-9a43-2c7a0d5e8f11"), by_attempt=True)
+    hours = replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",), since=DEMO_WINDOW.since + timedelta(hours=3))
+    assert not rollup.usable(hours, by_attempt=True)
