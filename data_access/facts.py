@@ -14,10 +14,10 @@ rebuilds them from scratch. Queries use the table only while its triggers are en
 dashboard may read it; otherwise they read `generations` directly (`queries.core.scoped`).
 
 The SQL is generated here from `queries.core`'s definitions, so the facts and the raw queries
-cannot disagree; `supabase/migrations/20260105000000_genlens_rollups.sql` is this module's output
-(`python -m data_access.facts > that file`; a test checks that it is current). It installs
-everything from scratch and upgrades what the first version, `20260104000000_genlens_facts.sql`
-(kept as it was applied), installed.
+cannot disagree; `supabase/migrations/20260106000000_genlens_model_facts.sql` is this module's
+output (`python -m data_access.facts > that file`; a test checks that it is current). It installs
+everything from scratch and upgrades what the earlier versions, `20260104000000_genlens_facts.sql`
+and `20260105000000_genlens_rollups.sql` (kept as they were applied), installed.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ TRIGGERS = ("genlens_facts_insert", "genlens_facts_update", "genlens_facts_delet
 # this many locks, whatever its size (max_locks_per_transaction is 64 by default).
 LOCK_BUCKETS = 64
 LOCK_SPACE = 461_2026  # first key of pg_advisory_xact_lock(int, int): GenLens facts
+# The newest facts column: NULL or missing means rows an earlier version wrote (rebuilt on migrate).
+LATEST_MARK = "m_gen_attempts"
 
 
 def _literal(value: str) -> str:
@@ -50,7 +52,8 @@ def _signature_literal(column: str) -> str:
 
 
 # (column, type, expression over the raw attempt `g`) in table order. The window names: w (the
-# generation), wd (its attempts, last first), wa (first first).
+# generation), wd (its attempts, last first), wa (first first), wt (its attempts of one story
+# type); wm, wmd, wma, wmt: the same over its attempts of one model.
 COLUMNS: list[tuple[str, str, str]] = [
     ("generation_id", "uuid NOT NULL", "g.generation_id"),
     ("attempt_number", "integer NOT NULL", "g.attempt_number"),
@@ -64,6 +67,15 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("is_final", "boolean NOT NULL", "(row_number() OVER wd = 1)"),
     # the generation's first attempt of this story type (counts generations per type in one pass)
     ("type_first", "boolean NOT NULL", "(row_number() OVER wt = 1)"),
+    # The same, over the generation's attempts of this attempt's model only: what a filter on that
+    # one model leaves of the generation (METRICS.md: attempt filters narrow the attempts).
+    # Nullable: a row without them was written by an earlier migration's functions (re-run in
+    # order, as `supabase db push` may), and this migration then builds the table again.
+    (LATEST_MARK, "integer", "CAST(count(*) OVER wm AS integer)"),
+    ("m_final_status", "text", "first_value(g.status) OVER wmd"),
+    ("m_first_status", "text", "first_value(g.status) OVER wma"),
+    ("m_final", "boolean", "(row_number() OVER wmd = 1)"),
+    ("m_type_first", "boolean", "(row_number() OVER wmt = 1)"),
     ("status", "text", "g.status"),
     ("model_used", "text", "g.model_used"),
     ("story_type", "text", "g.story_type"),
@@ -101,7 +113,11 @@ WHERE {where}
 WINDOW w AS (PARTITION BY g.generation_id),
        wd AS (PARTITION BY g.generation_id ORDER BY g.attempt_number DESC, g.created_at DESC),
        wa AS (PARTITION BY g.generation_id ORDER BY g.attempt_number, g.created_at),
-       wt AS (PARTITION BY g.generation_id, g.story_type ORDER BY g.attempt_number, g.created_at)"""
+       wt AS (PARTITION BY g.generation_id, g.story_type ORDER BY g.attempt_number, g.created_at),
+       wm AS (PARTITION BY g.generation_id, g.model_used),
+       wmd AS (PARTITION BY g.generation_id, g.model_used ORDER BY g.attempt_number DESC, g.created_at DESC),
+       wma AS (PARTITION BY g.generation_id, g.model_used ORDER BY g.attempt_number, g.created_at),
+       wmt AS (PARTITION BY g.generation_id, g.model_used, g.story_type ORDER BY g.attempt_number, g.created_at)"""
 
 
 # --- Daily rollups of the facts (the Overview's summary, daily and by-model figures) ----------------
@@ -151,6 +167,11 @@ ROLLUP_SUMS: list[tuple[str, str]] = [
     ("gens_first_success", "count(*) FILTER (WHERE is_final AND first_status = 'success')"),
     ("gens_first_terminal", f"count(*) FILTER (WHERE is_final AND first_status IN {core.TERMINAL})"),
     ("gens_retried", "count(*) FILTER (WHERE is_final AND gen_attempts > 1)"),
+    # the same per (generation, model): the generation figures under a filter on one model
+    ("mgens", "count(*) FILTER (WHERE m_final)"),
+    ("mgens_first_success", "count(*) FILTER (WHERE m_final AND m_first_status = 'success')"),
+    ("mgens_first_terminal", f"count(*) FILTER (WHERE m_final AND m_first_status IN {core.TERMINAL})"),
+    ("mgens_retried", "count(*) FILTER (WHERE m_final AND m_gen_attempts > 1)"),
     # failed and timed-out attempts without an error message (so without a signature)
     ("failures_no_message", "count(*) FILTER (WHERE status IN ('failed', 'timeout') AND NOT has_message)"),
     # generations per story type: on the row of each generation's first attempt of that type
@@ -523,6 +544,8 @@ $fn$""")
     body.append("    IF fresh THEN\n        PERFORM genlens_facts_rebuild();\n    ELSE\n")
     body.append("        PERFORM genlens_rollup_rebuild();\n    END IF;\n")
     key = ", ".join(ROLLUP_KEY)
+    fact_columns = ", ".join(f"ADD COLUMN IF NOT EXISTS {c} {typ}" for c, typ, _ in COLUMNS)
+    fact_names = ", ".join(_literal(c) for c in NAMES)
     added = ", ".join(
         f"ADD COLUMN IF NOT EXISTS {c} {typ}"
         for c, typ in [(c, typ) for c, typ, _ in ROLLUP_KEY_COLUMNS] + [(c, _sum_type(c)) for c, _ in ROLLUP_SUMS]
@@ -537,8 +560,9 @@ $fn$""")
 -- while the triggers are enabled, else it reads `generations` directly (same numbers, slower).
 -- Nothing is installed when `generations` has no primary key (generation_id, attempt_number) and
 -- NOT NULL created_at: the triggers must never make a write fail.
--- Idempotent, and it upgrades what an earlier GenLens migration installed (the rollup gains its
--- new columns and is rebuilt from the facts rows; grants are kept).
+-- Idempotent, and it upgrades what an earlier GenLens migration installed (a facts table without
+-- today's columns gains them and is built again; the rollup gains its new columns and is rebuilt
+-- from the facts rows; grants are kept).
 -- Unqualified names: runs with search_path set to GENLENS_SCHEMA (or public for supabase db push).
 
 DO $genlens$
@@ -549,6 +573,19 @@ BEGIN
     IF NOT ({CANONICAL_KEY.strip()}) THEN
         RAISE NOTICE 'GenLens facts table not created: generations lacks its primary key (generation_id, attempt_number) or NOT NULL created_at; pages read generations directly';
         RETURN;
+    END IF;
+    IF NOT fresh AND EXISTS (
+        SELECT 1 FROM unnest(ARRAY[{fact_names}]) AS n(name)
+        WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = '{TABLE}'::regclass
+                          AND a.attname = n.name AND NOT a.attisdropped)
+    ) THEN
+        -- an earlier facts table: emptied, given today's columns, and built again below
+        TRUNCATE {TABLE};
+    {_ddl(f"ALTER TABLE {TABLE} {fact_columns}").rstrip()}
+        fresh := true;
+    ELSIF NOT fresh THEN
+        -- rows an earlier migration's functions wrote (migrations re-run in order): built again
+        EXECUTE $q$SELECT EXISTS (SELECT 1 FROM {TABLE} WHERE {LATEST_MARK} IS NULL)$q$ INTO fresh;
     END IF;
     IF to_regclass('{ROLLUP}') IS NOT NULL THEN
         -- an earlier rollup: emptied (rebuilt below), given today's columns and key

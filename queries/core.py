@@ -179,16 +179,19 @@ SELECT CASE WHEN to_regclass(:facts) IS NULL OR to_regclass(:broken) IS NULL THE
             AND has_table_privilege(to_regclass(:broken), 'SELECT')
             AND (SELECT count(*) FROM pg_trigger
                  WHERE tgrelid = to_regclass(:source) AND tgname = ANY (:triggers) AND tgenabled <> 'D') = :n
+            AND EXISTS (SELECT 1 FROM pg_attribute
+                        WHERE attrelid = to_regclass(:facts) AND attname = :mark AND NOT attisdropped)
        END"""
 
 
 def facts_relation(db: Database | None = None) -> str:
     """The facts table's name when queries may read it, else "" (read `generations` directly).
 
-    Usable when the source is the canonical table, GENLENS_FACTS is not 0, the table exists, the
-    dashboard may SELECT it and all its triggers are enabled (so it holds what `generations` holds).
+    Usable when the source is the canonical table, GENLENS_FACTS is not 0, the table exists with
+    this version's columns (its newest migration ran), the dashboard may SELECT it and all its
+    triggers are enabled (so it holds what `generations` holds).
     """
-    from data_access.facts import TABLE, TRIGGERS
+    from data_access.facts import LATEST_MARK, TABLE, TRIGGERS
 
     db = db or get_database()
     if not db.settings.use_facts or db.relation != f'"{db.schema}".generations':
@@ -210,6 +213,7 @@ def facts_relation(db: Database | None = None) -> str:
                         "source": db.relation,
                         "triggers": list(TRIGGERS),
                         "n": len(TRIGGERS),
+                        "mark": LATEST_MARK,
                     },
                 ).scalar()
             )
@@ -236,6 +240,14 @@ FACT_ATTEMPT_COLUMNS = f"""
     g.latency_ms, g.cost_usd, g.tokens, g.duration_ms, g.quality, g.metadata_issue,
     g.error_signature AS signature_pre, g.is_final, g.final_status AS gen_final_status,
     g.first_status AS gen_first_status, g.gen_attempts, g.type_first"""
+# ... under a filter on one model: the generation's figures over its attempts of that model
+FACT_MODEL_ATTEMPT_COLUMNS = (
+    FACT_ATTEMPT_COLUMNS.replace("g.is_final,", "g.m_final AS is_final,")
+    .replace("g.final_status AS", "g.m_final_status AS")
+    .replace("g.first_status AS", "g.m_first_status AS")
+    .replace("g.gen_attempts,", "g.m_gen_attempts AS gen_attempts,")
+    .replace("g.type_first", "g.m_type_first AS type_first")
+)
 
 
 def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...]) -> Sql:
@@ -254,7 +266,16 @@ def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...])
     extra = "".join(f", g.{n}" if n in FACT_EXTRAS else f", {raw_column(n)} AS {n}" for n in extras)
     in_window = f"g.scope_at >= :since AND g.scope_at < :until {tests}"
     g1 = G1
-    if where == "TRUE":
+    columns = FACT_ATTEMPT_COLUMNS
+    one_model = len(f.models) == 1 and not (f.types or f.user or f.statuses)
+    if one_model:
+        # One model: what the filter leaves of a generation is its attempts of that model, whose
+        # count, final and first status are stored too (first time, model and type: G1).
+        columns = FACT_MODEL_ATTEMPT_COLUMNS
+        gen = f"""SELECT g.generation_id, g.m_gen_attempts AS attempts, g.m_final_status AS final_status,
+           g.m_first_status AS first_status
+    FROM {facts} g WHERE {in_window} AND {where} AND g.m_final"""
+    elif where == "TRUE":
         # Unfiltered: each generation's attempt count, final and first status, first model and
         # type are stored.
         gen = f"""SELECT g.generation_id, g.gen_attempts AS attempts, g.final_status, g.first_status,
@@ -271,14 +292,14 @@ def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...])
     inline = " NOT MATERIALIZED" if any(n not in FACT_EXTRAS for n in extras) else ""
     sql = f"""
 WITH att AS{inline} (
-    SELECT {FACT_ATTEMPT_COLUMNS}{extra}
+    SELECT {columns}{extra}
     FROM {facts} g
     WHERE {in_window} AND {where}
 ), gen AS (
     {gen}
 )"""
     params.update(since=f.since, until=f.until)
-    return Sql(sql, params, expanding, "att.signature_pre", g1, where == "TRUE")
+    return Sql(sql, params, expanding, "att.signature_pre", g1, where == "TRUE" or one_model)
 
 
 def scoped(f: Filters, db: Database | None = None, *, extras: tuple[str, ...] = ()) -> Sql:

@@ -274,15 +274,15 @@ def fetch_report(name: str, f: Filters, db: Database | None = None) -> pd.DataFr
     """
     from queries import rollup
 
-    from_rollup = {  # name -> (frame, the rollup it reads besides the daily one, attempt-level sums?)
-        "summary": (rollup.summary_frame, None, False),
-        "daily": (rollup.daily_frame, None, True),
-        "by_model": (rollup.by_model_frame, None, True),
-        "retries": (rollup.retries_frame, rollup.ROLLUP_RETRIES, False),
+    from_rollup = {  # name -> (frame, the rollup it reads besides the daily one, the model filters it answers)
+        "summary": (rollup.summary_frame, None, {"one_model": True}),
+        "daily": (rollup.daily_frame, None, {"by_attempt": True}),
+        "by_model": (rollup.by_model_frame, None, {"by_attempt": True}),
+        "retries": (rollup.retries_frame, rollup.ROLLUP_RETRIES, {}),
     }
     if name in from_rollup:
-        frame, also, by_attempt = from_rollup[name]
-        if rollup.usable(f, db, also=also, by_attempt=by_attempt):
+        frame, also, models = from_rollup[name]
+        if rollup.usable(f, db, also=also, **models):
             return frame(f, db)
     s = report_sql(name, f, db)
     return fetch(s.text, s.params, s.expanding, db)

@@ -14,7 +14,9 @@ PostgreSQL's own (`lo + pct * (hi - lo)` in float8).
 A model filter is answered too by the frames of attempt-level sums over the two rollups keyed by
 model (`usable(..., by_attempt=True)`): a filter on attempts leaves each generation's scope as it
 was, so those sums are the sums of the model's rows. Generation-level figures (success rates,
-generation counts, retries) are over each generation's remaining attempts, which no rollup keeps.
+generation counts, retries) are over each generation's remaining attempts: for a filter on one
+model the daily rollup keeps them too (`mgens...`, counted per generation and model;
+`usable(..., one_model=True)`), for several models nothing does.
 """
 
 from __future__ import annotations
@@ -79,12 +81,17 @@ def _readable(db: Database) -> frozenset[str]:
     return ok
 
 
-def usable(f: Filters, db: Database | None = None, also: str | None = None, by_attempt: bool = False) -> bool:
+def usable(
+    f: Filters, db: Database | None = None, also: str | None = None, by_attempt: bool = False, one_model: bool = False
+) -> bool:
     """Whether `f` can be answered from the rollups (see the module's docstring); `also`: a
     further rollup table the answer reads; `by_attempt`: the answer is attempt-level sums of the
-    model-keyed rollups (ROLLUP, ROLLUP_LATENCY), which a model filter narrows row by row."""
+    model-keyed rollups (ROLLUP, ROLLUP_LATENCY), which a model filter narrows row by row;
+    `one_model`: it also reads the per-model generation sums, which answer a filter on one model."""
     db = db or get_database()
-    if (f.models and not by_attempt) or f.types or f.user or f.statuses:
+    if f.types or f.user or f.statuses:
+        return False
+    if f.models and not (by_attempt or (one_model and len(f.models) == 1)):
         return False
     if not (_midnight(f.since) and _midnight(f.until)):
         return False
@@ -106,6 +113,12 @@ _WINDOW = "scope_day >= :d0 AND scope_day < :d1 AND (:tests OR NOT is_test)"
 # with one set: usable(..., by_attempt=True))
 _MODELS = "(CAST(:models AS text[]) IS NULL OR model_used = ANY (CAST(:models AS text[])))"
 _WINDOW_M = f"{_WINDOW} AND {_MODELS}"
+
+
+def _g(f: Filters) -> str:
+    """Prefix of the generation sums to read: per generation, or per generation and model when a
+    (single: usable(..., one_model=True)) model filter is set."""
+    return "m" if f.models else ""
 
 
 def _percentiles(conn, f: Filters, db: Database, by_model: bool) -> dict:
@@ -199,6 +212,7 @@ def summary_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
     from queries.reports import SUMMARY_SELECT
 
     db = db or get_database()
+    g = _g(f)
     sql = f"""
 WITH r AS (SELECT * FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW_M}),
 a AS (
@@ -215,14 +229,14 @@ a AS (
            CAST(COALESCE(sum(metadata_issues), 0) AS bigint) AS metadata_issues
     FROM r
 ), gg AS (
-    SELECT CAST(COALESCE(sum(gens), 0) AS bigint) AS generations,
-           CAST(COALESCE(sum(gens) FILTER (WHERE status = 'success'), 0) AS bigint) AS final_success,
-           CAST(COALESCE(sum(gens) FILTER (WHERE status IN ('success', 'failed', 'timeout')), 0) AS bigint)
+    SELECT CAST(COALESCE(sum({g}gens), 0) AS bigint) AS generations,
+           CAST(COALESCE(sum({g}gens) FILTER (WHERE status = 'success'), 0) AS bigint) AS final_success,
+           CAST(COALESCE(sum({g}gens) FILTER (WHERE status IN ('success', 'failed', 'timeout')), 0) AS bigint)
                AS final_terminal,
-           CAST(COALESCE(sum(gens_first_success), 0) AS bigint) AS first_success,
-           CAST(COALESCE(sum(gens_first_terminal), 0) AS bigint) AS first_terminal,
-           CAST(COALESCE(sum(gens_retried), 0) AS bigint) AS retried,
-           CAST(COALESCE(sum(gens_retried) FILTER (WHERE status = 'success'), 0) AS bigint) AS recovered
+           CAST(COALESCE(sum({g}gens_first_success), 0) AS bigint) AS first_success,
+           CAST(COALESCE(sum({g}gens_first_terminal), 0) AS bigint) AS first_terminal,
+           CAST(COALESCE(sum({g}gens_retried), 0) AS bigint) AS retried,
+           CAST(COALESCE(sum({g}gens_retried) FILTER (WHERE status = 'success'), 0) AS bigint) AS recovered
     FROM r
 )
 {SUMMARY_SELECT}"""
@@ -379,9 +393,10 @@ ORDER BY {model_col}ph.ord"""
     return _rows(sql, _days(f), db)
 
 
-def _rate_sums(db: Database, gen_key: str, att_key: str) -> str:
+def _rate_sums(db: Database, gen_key: str, att_key: str, g: str = "") -> str:
     """CTE b: queries.reliability's _SUMS per value k, generations grouped by `gen_key` of their
-    final attempt's row, attempts by `att_key` of their own (expressions over rollup rows)."""
+    final attempt's row, attempts by `att_key` of their own (expressions over rollup rows); `g`:
+    the prefix of the generation sums (_g)."""
     from queries.reliability import _SUMS
 
     term = "('success', 'failed', 'timeout')"
@@ -389,13 +404,13 @@ def _rate_sums(db: Database, gen_key: str, att_key: str) -> str:
 WITH r AS (SELECT * FROM "{db.schema}".{ROLLUP} WHERE {_WINDOW_M} AND attempts <> 0),
 parts AS (
     SELECT {gen_key} AS k,
-           sum(gens) AS generations,
-           COALESCE(sum(gens) FILTER (WHERE status = 'success'), 0) AS final_success,
-           COALESCE(sum(gens) FILTER (WHERE status IN {term}), 0) AS final_terminal,
-           sum(gens_first_success) AS first_success,
-           sum(gens_first_terminal) AS first_terminal,
-           sum(gens_retried) AS retried,
-           COALESCE(sum(gens_retried) FILTER (WHERE status = 'success'), 0) AS recovered,
+           sum({g}gens) AS generations,
+           COALESCE(sum({g}gens) FILTER (WHERE status = 'success'), 0) AS final_success,
+           COALESCE(sum({g}gens) FILTER (WHERE status IN {term}), 0) AS final_terminal,
+           sum({g}gens_first_success) AS first_success,
+           sum({g}gens_first_terminal) AS first_terminal,
+           sum({g}gens_retried) AS retried,
+           COALESCE(sum({g}gens_retried) FILTER (WHERE status = 'success'), 0) AS recovered,
            0 AS attempts, 0 AS successes, 0 AS failures, 0 AS timeouts, 0 AS terminal_attempts,
            sum(attempts) AS gen_attempts
     FROM r GROUP BY 1

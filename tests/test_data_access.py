@@ -83,8 +83,13 @@ def test_migrations_are_idempotent_and_recorded(admin_engine):
         }
         assert {"idx_generations_created_at", "idx_generations_metadata", "idx_generations_model_created_at"} <= idx
         # the facts migrations ran again in order: the rollup holds the row, with today's columns
-        rollup = conn.execute(text(f"SELECT first_model, attempts FROM {schema}.genlens_rollup WHERE attempts <> 0"))
-        assert [tuple(r) for r in rollup] == [("m", 1)]
+        rollup = conn.execute(
+            text(f"SELECT first_model, attempts, gens, mgens FROM {schema}.genlens_rollup WHERE attempts <> 0")
+        )
+        assert [tuple(r) for r in rollup] == [("m", 1, 1, 1)]
+        # ... and the facts row has the newest columns (the earlier files' functions leave them out)
+        facts = conn.execute(text(f"SELECT m_gen_attempts, m_final FROM {schema}.genlens_facts"))
+        assert [tuple(r) for r in facts] == [(1, True)]
         # Plain PostgreSQL has no auth schema: no Supabase policies were created.
         n = conn.execute(text("SELECT count(*) FROM pg_policies WHERE schemaname = :s"), {"s": schema}).scalar()
         assert n == 0

@@ -98,21 +98,25 @@ def _same(a: dict, b: dict) -> None:
         {},
         {"include_tests": True},
         {"models": ("openai/gpt-4o-mini", "deepseek/deepseek-chat")},
-        {"models": ("openai/gpt-4o-mini",), "include_tests": True},
+        {"models": ("openai/gpt-4o-mini",)},
+        {"models": ("deepseek/deepseek-chat",), "include_tests": True},
         {"statuses": ("failed", "timeout")},
         {"types": ("hero",)},
         NOON,
         {**NOON, "include_tests": True},
     ],
-    ids=["plain", "tests", "models", "model-tests", "status", "type", "noon", "noon-tests"],
+    ids=["plain", "tests", "models", "model", "model-tests", "status", "type", "noon", "noon-tests"],
 )
 def test_every_query_gives_the_raw_numbers_on_demo_data(demo_db, monkeypatch, variant):
     from queries import rollup
 
     f = replace(DEMO_WINDOW, **variant)
     assert rollup.usable(f) == (variant in ({}, {"include_tests": True}))
-    # attempt-level sums come from the rollups under a model filter too
+    # attempt-level sums come from the rollups under a model filter too, generation-level ones
+    # under a filter on one model
     assert rollup.usable(f, by_attempt=True) == (set(variant) <= {"include_tests", "models"})
+    one = set(variant) <= {"include_tests", "models"} and len(variant.get("models", ())) <= 1
+    assert rollup.usable(f, one_model=True) == one
     with_facts, raw = _both_ways(demo_db, monkeypatch, f)
     assert len(with_facts["report:attempts"]) > 100
     _same(with_facts, raw)
@@ -372,14 +376,15 @@ def test_a_reader_without_select_on_facts_reads_generations(scratch, admin_engin
 
 
 def test_migration_file_is_the_generated_sql():
-    path = ROOT / "supabase" / "migrations" / "20260105000000_genlens_rollups.sql"
+    path = ROOT / "supabase" / "migrations" / "20260106000000_genlens_model_facts.sql"
     assert path.read_text() == facts_mod.migration_sql(), "run: python -m data_access.facts > " + str(path)
 
 
-def test_the_rollup_migration_upgrades_a_database_of_the_first_facts_migration(pg_url, admin_engine, monkeypatch):
-    """A database that got only 20260104 (rows loaded, a reader granted the rollups) takes the
-    rollups migration: the rollups then equal a full rebuild, the reader keeps its grants and gets
-    the new table, and every figure equals the raw one."""
+@pytest.mark.parametrize("since", ["20260105", "20260106"], ids=["from-0104", "from-0105"])
+def test_the_facts_migration_upgrades_a_database_of_an_earlier_one(pg_url, admin_engine, monkeypatch, since):
+    """A database that got the migrations before `since` (rows loaded, a reader granted the
+    rollup) takes the rest: the facts table gains its new columns and the rollups their new ones,
+    both then equal a full rebuild, and the reader keeps its grants and gets the new tables."""
     from data_access import demo_data
     from data_access.migrate import LEDGER, apply_migrations, migration_files
 
@@ -388,22 +393,34 @@ def test_the_rollup_migration_upgrades_a_database_of_the_first_facts_migration(p
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         conn.execute(text("DROP ROLE IF EXISTS upgrade_reader"))
         conn.execute(text("CREATE ROLE upgrade_reader"))
-    newest = [p for p in migration_files() if p.name.startswith("20260105")]
-    assert newest, "the rollups migration"
+    newest = [p for p in migration_files() if p.name >= since]
+    assert newest, "the migrations to upgrade with"
     monkeypatch.setattr(
         "data_access.migrate.migration_files", lambda: [p for p in migration_files() if p not in newest]
     )
     apply_migrations(admin_engine, schema)
     with admin_engine.begin() as conn:
-        for table in facts_mod.NEWER_ROLLUPS:
-            assert conn.execute(text(f"SELECT to_regclass('{schema}.{table}')")).scalar() is None
+        columns = {
+            r[0]
+            for r in conn.execute(
+                text("SELECT column_name FROM information_schema.columns WHERE table_schema = :s AND table_name = :t"),
+                {"s": schema, "t": facts_mod.TABLE},
+            )
+        }
+        assert "m_final" not in columns, "an earlier facts table"
+        if since == "20260105":
+            for table in facts_mod.NEWER_ROLLUPS:
+                assert conn.execute(text(f"SELECT to_regclass('{schema}.{table}')")).scalar() is None
     demo_data.load(admin_engine, schema, 200, days=10, seed=3, end=T0)
     with admin_engine.begin() as conn:
         conn.execute(text(f"GRANT USAGE ON SCHEMA {schema} TO upgrade_reader"))
         conn.execute(text(f"GRANT SELECT ON {schema}.genlens_rollup TO upgrade_reader"))
     monkeypatch.undo()
     try:
-        assert apply_migrations(admin_engine, schema) == [newest[0].name]
+        assert apply_migrations(admin_engine, schema) == [p.name for p in newest]
+        with admin_engine.connect() as conn:
+            facts = conn.execute(text(f"SELECT * FROM {schema}.{facts_mod.TABLE} ORDER BY 1, 2")).mappings().all()
+            assert sum(r["m_final"] for r in facts) > 0, "the new columns are filled in"
         with admin_engine.begin() as conn:
             assert conn.execute(text(f"SELECT count(*) FROM {schema}.{LEDGER}")).scalar() == len(migration_files())
             for table in ("genlens_rollup", *facts_mod.NEWER_ROLLUPS):
@@ -415,6 +432,9 @@ def test_the_rollup_migration_upgrades_a_database_of_the_first_facts_migration(p
         with admin_engine.begin() as conn:
             conn.execute(text(f"SELECT {schema}.genlens_facts_rebuild()"))
         assert _rollup_snapshot(admin_engine, schema) == upgraded
+        with admin_engine.connect() as conn:
+            rebuilt = conn.execute(text(f"SELECT * FROM {schema}.{facts_mod.TABLE} ORDER BY 1, 2")).mappings().all()
+        assert [dict(r) for r in rebuilt] == [dict(r) for r in facts]
     finally:
         with admin_engine.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
@@ -513,13 +533,67 @@ def test_rollups_follow_every_write_and_equal_a_rebuild(scratch, admin_engine, m
     assert rollup.usable(by_model, by_attempt=True)
     from_rollups = {name: fn(by_model) for name, fn in attempt_level.items()}
     assert set(from_rollups["by_model"]["model_used"]) == set(by_model.models)
+    # ... and a filter on one model: its generation figures too (the per-model generation sums)
+    one = replace(windows[0], models=(busiest.iloc[0],))
+    assert rollup.usable(one, one_model=True) and not rollup.usable(by_model, one_model=True)
+    summary_one = reports.fetch_report("summary", one)
+    assert summary_one["generations"].iloc[0] > 0
     with monkeypatch.context() as m:
         m.setattr(rollup, "usable", lambda *a, **k: False)
         for name, fn in attempt_level.items():
             pd.testing.assert_frame_equal(from_rollups[name], fn(by_model), check_dtype=False, obj=name, rtol=1e-12)
+        pd.testing.assert_frame_equal(summary_one, reports.fetch_report("summary", one), check_dtype=False, rtol=1e-12)
     with admin_engine.begin() as conn:
         conn.execute(text("SELECT facts_scratch.genlens_facts_rebuild()"))
     assert _rollup_snapshot(admin_engine) == incremental
+
+
+def test_a_filter_on_one_model_narrows_each_generation_to_that_model(scratch, admin_engine, monkeypatch):
+    """Generations that fell back to another model on a retry: under a filter on one model, each
+    generation's figures (count, final and first status, attempts) are over its attempts of that
+    model (METRICS.md), from the per-model facts and rollup sums as from the raw attempts."""
+    from data_access import demo_data
+    from queries import rollup
+
+    demo_data.load(admin_engine, "facts_scratch", 400, days=10, seed=11, end=T0)
+    with admin_engine.begin() as conn:  # second attempts go to a fallback model, third ones back
+        conn.execute(text("UPDATE facts_scratch.generations SET model_used = 'fallback/m' WHERE attempt_number = 2"))
+        mixed = conn.execute(
+            text(
+                "SELECT count(*) FROM (SELECT generation_id FROM facts_scratch.generations"
+                " GROUP BY 1 HAVING count(DISTINCT model_used) > 1) AS x"
+            )
+        ).scalar()
+    assert mixed >= 10
+    day0 = T0.replace(hour=0)
+    window = Filters(since=day0 - timedelta(days=10), until=day0 + timedelta(days=1))
+    first = reports.fetch_report("by_model", window)["model_used"]
+    first = next(m for m in first if m != "fallback/m")
+    for models in (("fallback/m",), (first,)):
+        f = replace(window, models=models)
+        assert rollup.usable(f, one_model=True)
+        summary = reports.fetch_report("summary", f).iloc[0]
+        assert summary["generations"] > 0
+        with_facts, raw = _both_ways(scratch, monkeypatch, f)
+        _same(with_facts, raw)
+        monkeypatch.delenv("GENLENS_FACTS")
+        from data_access.engine import get_database
+
+        get_database().engine.dispose()
+        get_database.cache_clear()
+        forget_facts(get_database())
+    # the fallback model's generations are those that retried; none of them is in its first attempt
+    with admin_engine.connect() as conn:
+        retried = conn.execute(
+            text(
+                "SELECT count(DISTINCT generation_id) FROM facts_scratch.generations WHERE attempt_number = 2"
+                " AND generation_id IN (SELECT generation_id FROM facts_scratch.generations"
+                " GROUP BY 1 HAVING min(created_at) >= :s AND min(created_at) < :u)"
+            ),
+            {"s": window.since, "u": window.until},
+        ).scalar()
+    fallback = reports.summary(replace(window, models=("fallback/m",)))
+    assert fallback["generations"] == retried
 
 
 def test_rollups_answer_only_whole_unfiltered_days(demo_db):
