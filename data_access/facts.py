@@ -76,6 +76,8 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("m_first_status", "text", "first_value(g.status) OVER wma"),
     ("m_final", "boolean", "(row_number() OVER wmd = 1)"),
     ("m_type_first", "boolean", "(row_number() OVER wmt = 1)"),
+    ("m_first_at", "timestamptz", "min(g.created_at) OVER wm"),
+    ("m_first_type", "text", "first_value(g.story_type) OVER wma"),
     ("status", "text", "g.status"),
     ("model_used", "text", "g.model_used"),
     ("story_type", "text", "g.story_type"),

@@ -270,11 +270,13 @@ def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...])
     one_model = len(f.models) == 1 and not (f.types or f.user or f.statuses)
     if one_model:
         # One model: what the filter leaves of a generation is its attempts of that model, whose
-        # count, final and first status are stored too (first time, model and type: G1).
+        # count, final and first status, first time and type are stored too.
         columns = FACT_MODEL_ATTEMPT_COLUMNS
         gen = f"""SELECT g.generation_id, g.m_gen_attempts AS attempts, g.m_final_status AS final_status,
-           g.m_first_status AS first_status
+           g.m_first_status AS first_status, g.m_first_at AS first_at, g.model_used AS first_model,
+           g.m_first_type AS first_type
     FROM {facts} g WHERE {in_window} AND {where} AND g.m_final"""
+        g1 = "\n, g1 AS (SELECT * FROM gen)"
     elif where == "TRUE":
         # Unfiltered: each generation's attempt count, final and first status, first model and
         # type are stored.

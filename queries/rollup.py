@@ -557,7 +557,7 @@ SELECT {attempts("status = 'failed'")} AS failed_attempts,
        {attempts(f"status IN {FAILED}")} AS failures,
        CAST(COALESCE(sum(failures_no_message), 0) AS bigint) AS without_message,
        {attempts("status IN ('success', 'failed', 'timeout')")} AS terminal_attempts,
-       CAST(sum(attempts) FILTER (WHERE status IN {FAILED}) AS float8)
+       CAST(COALESCE(sum(attempts) FILTER (WHERE status IN {FAILED}), 0) AS float8)
            / NULLIF(sum(attempts) FILTER (WHERE status IN ('success', 'failed', 'timeout')), 0) AS failure_rate
 FROM {_r(db)}"""
     return _rows(sql, _days(f), db)

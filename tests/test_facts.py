@@ -556,8 +556,17 @@ def test_a_filter_on_one_model_narrows_each_generation_to_that_model(scratch, ad
     from queries import rollup
 
     demo_data.load(admin_engine, "facts_scratch", 400, days=10, seed=11, end=T0)
-    with admin_engine.begin() as conn:  # second attempts go to a fallback model, third ones back
-        conn.execute(text("UPDATE facts_scratch.generations SET model_used = 'fallback/m' WHERE attempt_number = 2"))
+    with admin_engine.begin() as conn:
+        # second attempts go to a fallback model a day later, heroes as child stories: the model's
+        # first attempt, day and type differ from the generation's; third attempts go back
+        conn.execute(
+            text(
+                "UPDATE facts_scratch.generations SET model_used = 'fallback/m',"
+                " story_type = CASE WHEN story_type = 'hero' THEN 'child' ELSE story_type END,"
+                " created_at = created_at + interval '1 day', completed_at = completed_at + interval '1 day'"
+                " WHERE attempt_number = 2"
+            )
+        )
         mixed = conn.execute(
             text(
                 "SELECT count(*) FROM (SELECT generation_id FROM facts_scratch.generations"
@@ -569,8 +578,8 @@ def test_a_filter_on_one_model_narrows_each_generation_to_that_model(scratch, ad
     window = Filters(since=day0 - timedelta(days=10), until=day0 + timedelta(days=1))
     first = reports.fetch_report("by_model", window)["model_used"]
     first = next(m for m in first if m != "fallback/m")
-    for models in (("fallback/m",), (first,)):
-        f = replace(window, models=models)
+    short = Filters(since=day0 - timedelta(days=3), until=day0)  # hour buckets
+    for f in (replace(w, models=m) for w in (window, short) for m in (("fallback/m",), (first,))):
         assert rollup.usable(f, one_model=True)
         summary = reports.fetch_report("summary", f).iloc[0]
         assert summary["generations"] > 0

@@ -30,13 +30,13 @@ BEGIN
         RETURN;
     END IF;
     IF NOT fresh AND EXISTS (
-        SELECT 1 FROM unnest(ARRAY['generation_id', 'attempt_number', 'scope_at', 'is_test', 'gen_attempts', 'final_status', 'first_status', 'first_model', 'first_type', 'is_final', 'type_first', 'm_gen_attempts', 'm_final_status', 'm_first_status', 'm_final', 'm_type_first', 'status', 'model_used', 'story_type', 'user_id', 'created_at', 'completed_at', 'has_message', 'error_signature', 'latency_ms', 'cost_usd', 'tokens', 'duration_ms', 'quality', 'metadata_issue', 'not_an_object', 'invalid_cost', 'invalid_quality', 'invalid_tokens', 'invalid_duration', 'tok_metadata', 'tok_sections', 'tok_validation', 'dur_metadata', 'dur_sections', 'dur_validation', 'retry_phases']) AS n(name)
+        SELECT 1 FROM unnest(ARRAY['generation_id', 'attempt_number', 'scope_at', 'is_test', 'gen_attempts', 'final_status', 'first_status', 'first_model', 'first_type', 'is_final', 'type_first', 'm_gen_attempts', 'm_final_status', 'm_first_status', 'm_final', 'm_type_first', 'm_first_at', 'm_first_type', 'status', 'model_used', 'story_type', 'user_id', 'created_at', 'completed_at', 'has_message', 'error_signature', 'latency_ms', 'cost_usd', 'tokens', 'duration_ms', 'quality', 'metadata_issue', 'not_an_object', 'invalid_cost', 'invalid_quality', 'invalid_tokens', 'invalid_duration', 'tok_metadata', 'tok_sections', 'tok_validation', 'dur_metadata', 'dur_sections', 'dur_validation', 'retry_phases']) AS n(name)
         WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = 'genlens_facts'::regclass
                           AND a.attname = n.name AND NOT a.attisdropped)
     ) THEN
         -- an earlier facts table: emptied, given today's columns, and built again below
         TRUNCATE genlens_facts;
-        EXECUTE $ddl$ALTER TABLE genlens_facts ADD COLUMN IF NOT EXISTS generation_id uuid NOT NULL, ADD COLUMN IF NOT EXISTS attempt_number integer NOT NULL, ADD COLUMN IF NOT EXISTS scope_at timestamptz NOT NULL, ADD COLUMN IF NOT EXISTS is_test boolean NOT NULL, ADD COLUMN IF NOT EXISTS gen_attempts integer NOT NULL, ADD COLUMN IF NOT EXISTS final_status text, ADD COLUMN IF NOT EXISTS first_status text, ADD COLUMN IF NOT EXISTS first_model text, ADD COLUMN IF NOT EXISTS first_type text, ADD COLUMN IF NOT EXISTS is_final boolean NOT NULL, ADD COLUMN IF NOT EXISTS type_first boolean NOT NULL, ADD COLUMN IF NOT EXISTS m_gen_attempts integer, ADD COLUMN IF NOT EXISTS m_final_status text, ADD COLUMN IF NOT EXISTS m_first_status text, ADD COLUMN IF NOT EXISTS m_final boolean, ADD COLUMN IF NOT EXISTS m_type_first boolean, ADD COLUMN IF NOT EXISTS status text, ADD COLUMN IF NOT EXISTS model_used text, ADD COLUMN IF NOT EXISTS story_type text, ADD COLUMN IF NOT EXISTS user_id uuid, ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL, ADD COLUMN IF NOT EXISTS completed_at timestamptz, ADD COLUMN IF NOT EXISTS has_message boolean NOT NULL, ADD COLUMN IF NOT EXISTS error_signature text, ADD COLUMN IF NOT EXISTS latency_ms float8, ADD COLUMN IF NOT EXISTS cost_usd numeric, ADD COLUMN IF NOT EXISTS tokens numeric, ADD COLUMN IF NOT EXISTS duration_ms numeric, ADD COLUMN IF NOT EXISTS quality numeric, ADD COLUMN IF NOT EXISTS metadata_issue boolean, ADD COLUMN IF NOT EXISTS not_an_object boolean, ADD COLUMN IF NOT EXISTS invalid_cost boolean, ADD COLUMN IF NOT EXISTS invalid_quality boolean, ADD COLUMN IF NOT EXISTS invalid_tokens boolean, ADD COLUMN IF NOT EXISTS invalid_duration boolean, ADD COLUMN IF NOT EXISTS tok_metadata numeric, ADD COLUMN IF NOT EXISTS tok_sections numeric, ADD COLUMN IF NOT EXISTS tok_validation numeric, ADD COLUMN IF NOT EXISTS dur_metadata numeric, ADD COLUMN IF NOT EXISTS dur_sections numeric, ADD COLUMN IF NOT EXISTS dur_validation numeric, ADD COLUMN IF NOT EXISTS retry_phases jsonb$ddl$;
+        EXECUTE $ddl$ALTER TABLE genlens_facts ADD COLUMN IF NOT EXISTS generation_id uuid NOT NULL, ADD COLUMN IF NOT EXISTS attempt_number integer NOT NULL, ADD COLUMN IF NOT EXISTS scope_at timestamptz NOT NULL, ADD COLUMN IF NOT EXISTS is_test boolean NOT NULL, ADD COLUMN IF NOT EXISTS gen_attempts integer NOT NULL, ADD COLUMN IF NOT EXISTS final_status text, ADD COLUMN IF NOT EXISTS first_status text, ADD COLUMN IF NOT EXISTS first_model text, ADD COLUMN IF NOT EXISTS first_type text, ADD COLUMN IF NOT EXISTS is_final boolean NOT NULL, ADD COLUMN IF NOT EXISTS type_first boolean NOT NULL, ADD COLUMN IF NOT EXISTS m_gen_attempts integer, ADD COLUMN IF NOT EXISTS m_final_status text, ADD COLUMN IF NOT EXISTS m_first_status text, ADD COLUMN IF NOT EXISTS m_final boolean, ADD COLUMN IF NOT EXISTS m_type_first boolean, ADD COLUMN IF NOT EXISTS m_first_at timestamptz, ADD COLUMN IF NOT EXISTS m_first_type text, ADD COLUMN IF NOT EXISTS status text, ADD COLUMN IF NOT EXISTS model_used text, ADD COLUMN IF NOT EXISTS story_type text, ADD COLUMN IF NOT EXISTS user_id uuid, ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL, ADD COLUMN IF NOT EXISTS completed_at timestamptz, ADD COLUMN IF NOT EXISTS has_message boolean NOT NULL, ADD COLUMN IF NOT EXISTS error_signature text, ADD COLUMN IF NOT EXISTS latency_ms float8, ADD COLUMN IF NOT EXISTS cost_usd numeric, ADD COLUMN IF NOT EXISTS tokens numeric, ADD COLUMN IF NOT EXISTS duration_ms numeric, ADD COLUMN IF NOT EXISTS quality numeric, ADD COLUMN IF NOT EXISTS metadata_issue boolean, ADD COLUMN IF NOT EXISTS not_an_object boolean, ADD COLUMN IF NOT EXISTS invalid_cost boolean, ADD COLUMN IF NOT EXISTS invalid_quality boolean, ADD COLUMN IF NOT EXISTS invalid_tokens boolean, ADD COLUMN IF NOT EXISTS invalid_duration boolean, ADD COLUMN IF NOT EXISTS tok_metadata numeric, ADD COLUMN IF NOT EXISTS tok_sections numeric, ADD COLUMN IF NOT EXISTS tok_validation numeric, ADD COLUMN IF NOT EXISTS dur_metadata numeric, ADD COLUMN IF NOT EXISTS dur_sections numeric, ADD COLUMN IF NOT EXISTS dur_validation numeric, ADD COLUMN IF NOT EXISTS retry_phases jsonb$ddl$;
         fresh := true;
     ELSIF NOT fresh THEN
         -- rows an earlier migration's functions wrote (migrations re-run in order): built again
@@ -68,6 +68,8 @@ BEGIN
     m_first_status text,
     m_final boolean,
     m_type_first boolean,
+    m_first_at timestamptz,
+    m_first_type text,
     status text,
     model_used text,
     story_type text,
@@ -182,7 +184,7 @@ BEGIN
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
         ON CONFLICT (scope_day, is_test, bin) DO UPDATE SET n = t.n + excluded.n;
         WITH new AS (
-            INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, first_model, first_type, is_final, type_first, m_gen_attempts, m_final_status, m_first_status, m_final, m_type_first, status, model_used, story_type, user_id, created_at, completed_at, has_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_phases)
+            INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, first_model, first_type, is_final, type_first, m_gen_attempts, m_final_status, m_first_status, m_final, m_type_first, m_first_at, m_first_type, status, model_used, story_type, user_id, created_at, completed_at, has_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_phases)
 SELECT g.generation_id AS generation_id,
        g.attempt_number AS attempt_number,
        min(g.created_at) OVER w AS scope_at,
@@ -199,6 +201,8 @@ SELECT g.generation_id AS generation_id,
        first_value(g.status) OVER wma AS m_first_status,
        (row_number() OVER wmd = 1) AS m_final,
        (row_number() OVER wmt = 1) AS m_type_first,
+       min(g.created_at) OVER wm AS m_first_at,
+       first_value(g.story_type) OVER wma AS m_first_type,
        g.status AS status,
        g.model_used AS model_used,
        g.story_type AS story_type,
@@ -342,7 +346,7 @@ BEGIN
         defs := defs || ix.def;
         EXECUTE format('DROP INDEX %I', ix.relname);
     END LOOP;
-    INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, first_model, first_type, is_final, type_first, m_gen_attempts, m_final_status, m_first_status, m_final, m_type_first, status, model_used, story_type, user_id, created_at, completed_at, has_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_phases)
+    INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, first_model, first_type, is_final, type_first, m_gen_attempts, m_final_status, m_first_status, m_final, m_type_first, m_first_at, m_first_type, status, model_used, story_type, user_id, created_at, completed_at, has_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_phases)
 SELECT g.generation_id AS generation_id,
        g.attempt_number AS attempt_number,
        min(g.created_at) OVER w AS scope_at,
@@ -359,6 +363,8 @@ SELECT g.generation_id AS generation_id,
        first_value(g.status) OVER wma AS m_first_status,
        (row_number() OVER wmd = 1) AS m_final,
        (row_number() OVER wmt = 1) AS m_type_first,
+       min(g.created_at) OVER wm AS m_first_at,
+       first_value(g.story_type) OVER wma AS m_first_type,
        g.status AS status,
        g.model_used AS model_used,
        g.story_type AS story_type,
