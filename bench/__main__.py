@@ -58,6 +58,38 @@ def load_average() -> tuple[float, float, float]:
     return os.getloadavg()
 
 
+def time_pages(nav: list[str], params: dict, default: str, gid, args) -> dict:
+    """Median of `args.runs` cold AppTest runs of each page with `params` (fewer past max_seconds)."""
+    from bench import pages as pg
+
+    out = {}
+    for page in nav:
+        p = dict(params)
+        if page.endswith("generation.py") and gid:
+            p[pg.page_param(page, "generation_id")] = gid
+        times, problems, shown = [], [], []
+        for _ in range(args.runs):
+            if sum(times) > args.max_seconds:
+                break  # a page this slow: more runs add little but an hour
+            s, problem, error_text = pg.run_page(page, p, page == default)
+            times.append(s)
+            problems += [problem] if problem else []
+            shown += [error_text] if error_text else []
+        out[page] = {
+            "statements": pg.statements_in_last_run(),
+            "s": statistics.median(times),
+            "all": times,
+            "problems": sorted(set(problems)),
+            "errors_shown": sorted(set(shown)),
+        }
+        log(
+            f"  {page}: {statistics.median(times):.2f} s"
+            + (f"  EXCEPTION {problems[0][:120]}" if problems else "")
+            + (f"  (st.error: {shown[0][:100]})" if shown else "")
+        )
+    return out
+
+
 def run_size(db, attempts: int, args) -> dict:
     from sqlalchemy import text
 
@@ -101,30 +133,7 @@ def run_size(db, attempts: int, args) -> dict:
         w: dict = {"since": params["since"], "until": params["until"], "pages": {}}
         gid = qt.sample_generation(db, schema, f)
         log(f"window {days} days [{params['since']}, {params['until']}): pages x{args.runs}")
-        for page in nav:
-            p = dict(params)
-            if page.endswith("generation.py") and gid:
-                p[pg.page_param(page, "generation_id")] = gid
-            times, problems, shown = [], [], []
-            for _ in range(args.runs):
-                if sum(times) > args.max_seconds:
-                    break  # a page this slow: more runs add little but an hour
-                s, problem, error_text = pg.run_page(page, p, page == default)
-                times.append(s)
-                problems += [problem] if problem else []
-                shown += [error_text] if error_text else []
-            w["pages"][page] = {
-                "statements": pg.statements_in_last_run(),
-                "s": statistics.median(times),
-                "all": times,
-                "problems": sorted(set(problems)),
-                "errors_shown": sorted(set(shown)),
-            }
-            log(
-                f"  {page}: {statistics.median(times):.2f} s"
-                + (f"  EXCEPTION {problems[0][:120]}" if problems else "")
-                + (f"  (st.error: {shown[0][:100]})" if shown else "")
-            )
+        w["pages"] = time_pages(nav, params, default, gid, args)
         log("  reports")
         w["reports"] = qt.report_times(f, args.runs, args.max_seconds)
         for k, v in w["reports"].items():
@@ -147,6 +156,20 @@ def run_size(db, attempts: int, args) -> dict:
         for k, v in w["queries"].items():
             log(f"    {k}: {v['s'] if v['s'] is None else round(v['s'], 3)} s")
         res["windows"][str(days)] = w
+
+    # The filter a product manager sets most: one model (the busiest), 30-day window.
+    from queries import reports
+
+    by_model = reports.fetch_report("by_model", f30)
+    model = str(by_model["model_used"].iloc[0])
+    share = float(by_model["attempts"].iloc[0] / by_model["attempts"].sum())
+    params = {"since": f"{f30.since:%Y-%m-%d}", "until": f"{f30.until:%Y-%m-%d}", "model": model}
+    log(f"window 30 days, model filter {model} ({share:.0%} of the attempts): pages x{args.runs}")
+    res["model_filter"] = {
+        "model": model,
+        "share": share,
+        "pages": time_pages(nav, params, default, qt.sample_generation(db, schema, f30), args),
+    }
 
     if not args.skip_rss:
         from bench import rss

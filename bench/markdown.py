@@ -154,6 +154,20 @@ def size_section(size: int, r: dict) -> list[str]:
                 cell += " (shows st.error: " + v["errors_shown"][0][:60].replace("|", "/") + "…)"
             cells.append(cell)
         L.append(f"| {page} | {' | '.join(cells)} |")
+    mf = r.get("model_filter")
+    if mf:
+        L += [
+            "",
+            f"### Pages with a model filter (30-day window, `{mf['model']}`: {mf['share']:.0%} of the window's attempts; median)",
+            "",
+            "| page | SQL statements per cold run | 30-day window, one model |",
+            "|---|---|---|",
+        ]
+        for page, v in mf["pages"].items():
+            cell = f"{_s(v['s'])} (×{len(v['all'])})"
+            if v["problems"]:
+                cell += " (EXCEPTION: " + v["problems"][0][:80].replace("|", "/") + ")"
+            L.append(f"| {page} | {v.get('statements', '–')} | {cell} |")
     L += ["", "### Reports (queries.reports; median)", "", f"| report | {head} |", "|---|" + "---|" * len(windows)]
     for name in r["windows"][windows[0]]["reports"]:
         cells = []
@@ -341,9 +355,8 @@ def sessions_section(results: dict) -> list[str]:
         f"(GENLENS_POOL_SIZE {r['pool_size']}; sampled from pg_stat_activity every 100 ms)",
         "",
         f"The p95 is mostly waiting, not one page's work: {r['sessions']} sessions share the pool's "
-        f"{r['pool_size']} connections and the machine's cores (see the load average), and most tours carry a "
-        "model filter, which the daily rollups cannot answer (one session alone: the tables above; "
-        "model-filtered pages at 1M in bench/NOTES.md).",
+        f"{r['pool_size']} connections and the machine's cores (see the load average); most tours carry a "
+        "model filter (one session alone: the page tables above, with and without a model filter).",
         "",
         "| page | loads | p50 | p95 | max |",
         "|---|---|---|---|---|",

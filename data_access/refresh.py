@@ -16,7 +16,7 @@ import time
 from sqlalchemy import text
 
 from data_access.config import ConfigError
-from data_access.facts import TABLE, TRIGGERS
+from data_access.facts import LATEST_MARK, TABLE, TRIGGERS
 
 
 def status(db) -> str:
@@ -31,10 +31,26 @@ def status(db) -> str:
     if db.relation != f'"{db.schema}".generations':
         return f"source {db.source}: pages read {db.relation} directly (facts exist for the generations table only)"
     with db.engine.connect() as conn:
-        exists = conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": f'"{db.schema}".{TABLE}'}).scalar()
+        rel = f'"{db.schema}".{TABLE}'
+        exists = conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": rel}).scalar()
+        current = (
+            exists
+            and conn.execute(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM pg_attribute"
+                    " WHERE attrelid = to_regclass(:t) AND attname = :mark AND NOT attisdropped)"
+                ),
+                {"t": rel, "mark": LATEST_MARK},
+            ).scalar()
+        )
     if not exists:
         return (
             f"no {TABLE} table: run `python -m data_access.migrate` as the table owner; pages read generations directly"
+        )
+    if not current:
+        return (
+            f"{TABLE} is from an earlier GenLens: run `python -m data_access.migrate` as the table owner; "
+            "pages read generations directly"
         )
     return (
         f"{TABLE} is not usable (its triggers are off or this user may not read it): "

@@ -233,21 +233,26 @@ def forget_facts(db: Database) -> None:
         _facts_seen.pop(db.engine, None)
 
 
-FACT_ATTEMPT_COLUMNS = f"""
+_FACT_ATTEMPT_BASE = f"""
     g.generation_id, g.attempt_number, g.status, g.model_used, g.story_type, g.user_id,
     g.created_at, g.completed_at, g.has_message,
     (g.status IN {TERMINAL}) AS terminal,
     g.latency_ms, g.cost_usd, g.tokens, g.duration_ms, g.quality, g.metadata_issue,
-    g.error_signature AS signature_pre, g.is_final, g.final_status AS gen_final_status,
-    g.first_status AS gen_first_status, g.gen_attempts, g.type_first"""
-# ... under a filter on one model: the generation's figures over its attempts of that model
-FACT_MODEL_ATTEMPT_COLUMNS = (
-    FACT_ATTEMPT_COLUMNS.replace("g.is_final,", "g.m_final AS is_final,")
-    .replace("g.final_status AS", "g.m_final_status AS")
-    .replace("g.first_status AS", "g.m_first_status AS")
-    .replace("g.gen_attempts,", "g.m_gen_attempts AS gen_attempts,")
-    .replace("g.type_first", "g.m_type_first AS type_first")
+    g.error_signature AS signature_pre"""
+# The generation's figures an att row carries: (att column, facts column, the facts column over
+# the generation's attempts of this attempt's model: what a filter on one model leaves of it).
+_GEN_FIGURES = (
+    ("is_final", "is_final", "m_final"),
+    ("gen_final_status", "final_status", "m_final_status"),
+    ("gen_first_status", "first_status", "m_first_status"),
+    ("gen_attempts", "gen_attempts", "m_gen_attempts"),
+    ("type_first", "type_first", "m_type_first"),
 )
+
+
+def _fact_columns(one_model: bool) -> str:
+    figures = ", ".join(f"g.{m if one_model else c} AS {name}" for name, c, m in _GEN_FIGURES)
+    return f"{_FACT_ATTEMPT_BASE},\n    {figures}"
 
 
 def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...]) -> Sql:
@@ -266,12 +271,10 @@ def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...])
     extra = "".join(f", g.{n}" if n in FACT_EXTRAS else f", {raw_column(n)} AS {n}" for n in extras)
     in_window = f"g.scope_at >= :since AND g.scope_at < :until {tests}"
     g1 = G1
-    columns = FACT_ATTEMPT_COLUMNS
     one_model = len(f.models) == 1 and not (f.types or f.user or f.statuses)
     if one_model:
         # One model: what the filter leaves of a generation is its attempts of that model, whose
         # count, final and first status, first time and type are stored too.
-        columns = FACT_MODEL_ATTEMPT_COLUMNS
         gen = f"""SELECT g.generation_id, g.m_gen_attempts AS attempts, g.m_final_status AS final_status,
            g.m_first_status AS first_status, g.m_first_at AS first_at, g.model_used AS first_model,
            g.m_first_type AS first_type
@@ -294,7 +297,7 @@ def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...])
     inline = " NOT MATERIALIZED" if any(n not in FACT_EXTRAS for n in extras) else ""
     sql = f"""
 WITH att AS{inline} (
-    SELECT {columns}{extra}
+    SELECT {_fact_columns(one_model)}{extra}
     FROM {facts} g
     WHERE {in_window} AND {where}
 ), gen AS (

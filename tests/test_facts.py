@@ -349,6 +349,24 @@ def test_disabled_triggers_mean_raw_reads_until_refresh(scratch, admin_engine, c
     assert reports.summary(f) == raw_summary
 
 
+def test_an_older_facts_table_is_left_aside_until_migrated(scratch, admin_engine, capsys):
+    """The dashboard updated before its newest migration ran: the facts table lacks this version's
+    columns, so pages read generations directly (same figures) and `refresh --check` says why."""
+    from data_access import demo_data, refresh
+
+    demo_data.load(admin_engine, "facts_scratch", 200, days=5, seed=3, end=T0)
+    f = Filters(since=T0 - timedelta(days=10), until=T0 + timedelta(days=1), models=("openai/gpt-4o-mini",))
+    assert facts_relation(scratch)
+    with_facts = reports.summary(f)
+    with admin_engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE facts_scratch.genlens_facts DROP COLUMN {facts_mod.LATEST_MARK} CASCADE"))
+    forget_facts(scratch)
+    assert facts_relation(scratch) == ""
+    assert reports.summary(f) == with_facts
+    assert refresh.main(["--check"]) == 0
+    assert "from an earlier GenLens: run `python -m data_access.migrate`" in capsys.readouterr().out
+
+
 def test_a_reader_without_select_on_facts_reads_generations(scratch, admin_engine, pg_url):
     from sqlalchemy import make_url
 
