@@ -135,8 +135,9 @@ ROLLUP_PHASE = "genlens_rollup_phase"
 ROLLUP_ERROR = "genlens_rollup_error"
 ROLLUP_RETRIES = "genlens_rollup_retries"
 ROLLUP_QUALITY = "genlens_rollup_quality"
+ROLLUP_MODEL_RETRIES = "genlens_rollup_model_retries"
 # the rollups a migration added after the first one (its reader gets them too)
-NEWER_ROLLUPS = (ROLLUP_PHASE, ROLLUP_ERROR, ROLLUP_RETRIES, ROLLUP_QUALITY)
+NEWER_ROLLUPS = (ROLLUP_PHASE, ROLLUP_ERROR, ROLLUP_RETRIES, ROLLUP_QUALITY, ROLLUP_MODEL_RETRIES)
 ROLLUPS = (ROLLUP, ROLLUP_LATENCY, *NEWER_ROLLUPS)
 ROLLUP_LIST = ", ".join(ROLLUPS)
 # (column, type, expression over facts rows): the attempt's model, status and type, and its
@@ -150,6 +151,10 @@ ROLLUP_KEY_COLUMNS: list[tuple[str, str, str]] = [
     ("first_model", "text", "first_model"),
     ("story_type", "text", "story_type"),
     ("first_type", "text", "first_type"),
+    # the day and type of the first attempt of the generation's attempts of this model (the
+    # generation's day and type under a filter on one model)
+    ("m_scope_day", "date", "CAST(m_first_at AT TIME ZONE 'UTC' AS date)"),
+    ("m_first_type", "text", "m_first_type"),
 ]
 ROLLUP_KEY = tuple(c for c, _, _ in ROLLUP_KEY_COLUMNS)
 
@@ -179,6 +184,9 @@ ROLLUP_SUMS: list[tuple[str, str]] = [
     # generations per story type: on the row of each generation's first attempt of that type
     ("type_gens", "count(*) FILTER (WHERE type_first)"),
     ("type_gens_success", "count(*) FILTER (WHERE type_first AND final_status = 'success')"),
+    # the same per (generation, model)
+    ("mtype_gens", "count(*) FILTER (WHERE m_type_first)"),
+    ("mtype_gens_success", "count(*) FILTER (WHERE m_type_first AND m_final_status = 'success')"),
     # time spent: exact decimal sums of the float8 latencies, so deltas never drift
     ("latency_sum", "COALESCE(sum(CAST(latency_ms AS numeric)), 0)"),
     # Stage 5 phases: tokens and duration (sum and how many attempts report it)
@@ -252,10 +260,28 @@ SMALL_ROLLUPS = (
         (("gens", "bigint", "count(*)"),),
         "f.is_final",
     ),
+    # the same per (generation, model): the retries report under a filter on one model
+    SmallRollup(
+        ROLLUP_MODEL_RETRIES,
+        (
+            _SCOPE_DAY,
+            _IS_TEST,
+            ("model_used", "text", "f.model_used"),
+            ("gen_attempts", "integer", "f.m_gen_attempts"),
+            ("final_status", "text", "f.m_final_status"),
+        ),
+        (("gens", "bigint", "count(*)"),),
+        "f.m_final",
+    ),
     # attempts per quality bin, 100 equal bins over [0, 1] (queries.cost_quality.quality_histogram)
     SmallRollup(
         ROLLUP_QUALITY,
-        (_SCOPE_DAY, _IS_TEST, ("bin", "integer NOT NULL", "LEAST(width_bucket(f.quality, 0, 1, 100), 100)")),
+        (
+            _SCOPE_DAY,
+            _IS_TEST,
+            ("model_used", "text", "f.model_used"),
+            ("bin", "integer NOT NULL", "LEAST(width_bucket(f.quality, 0, 1, 100), 100)"),
+        ),
         (("n", "bigint", "count(*)"),),
         "f.quality IS NOT NULL",
     ),
@@ -307,6 +333,20 @@ def _small_deltas(source: str, sign: str) -> str:
 
 def _small_rebuild() -> str:
     return ";\n    ".join(_small_insert(r, TABLE, "", False) for r in SMALL_ROLLUPS)
+
+
+def _small_upgrade(r: SmallRollup) -> str:
+    """An earlier version of a small rollup without some of today's columns is dropped: created
+    again and rebuilt below (its reader's grant comes back with the newer rollups' grants)."""
+    names = ", ".join(_literal(c) for c, _, _ in (*r.key, *r.sums))
+    return f"""    IF to_regclass('{r.table}') IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unnest(ARRAY[{names}]) AS n(name)
+        WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass('{r.table}')
+                          AND a.attname = n.name AND NOT a.attisdropped)
+    ) THEN
+        DROP TABLE {r.table};
+    END IF;
+"""
 
 
 def _small_table(r: SmallRollup) -> str:
@@ -578,7 +618,7 @@ BEGIN
     END IF;
     IF NOT fresh AND EXISTS (
         SELECT 1 FROM unnest(ARRAY[{fact_names}]) AS n(name)
-        WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = '{TABLE}'::regclass
+        WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass('{TABLE}')
                           AND a.attname = n.name AND NOT a.attisdropped)
     ) THEN
         -- an earlier facts table: emptied, given today's columns, and built again below
@@ -598,7 +638,7 @@ BEGIN
     {_ddl(f"ALTER TABLE {ROLLUP} {added}").rstrip()}
     {_ddl(f"ALTER TABLE {ROLLUP} ADD UNIQUE NULLS NOT DISTINCT ({key})").rstrip()}
     END IF;
-{"".join(body)}END
+{"".join(_small_upgrade(r) for r in SMALL_ROLLUPS)}{"".join(body)}END
 $genlens$;
 """
 

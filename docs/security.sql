@@ -38,7 +38,7 @@ BEGIN
         EXECUTE format('CREATE POLICY "GenLens writer records test generations" ON %I.generations FOR ALL TO genlens_writer USING (true) WITH CHECK (true)', s);
     END IF;
     -- The facts table and daily rollups GenLens keeps beside generations
-    -- (supabase/migrations/*_genlens_facts.sql, *_genlens_rollups.sql): pages read them when they may, else they read
+    -- (supabase/migrations/*_genlens_facts.sql, *_genlens_rollups.sql, *_genlens_model_facts.sql): pages read them when they may, else they read
     -- generations directly. Their triggers write them as their owner: the writer needs nothing on them.
     IF to_regclass(format('%I.genlens_facts', s)) IS NOT NULL THEN
         EXECUTE format('GRANT SELECT ON %I.genlens_facts, %I.genlens_facts_broken, %I.genlens_rollup,'
@@ -46,6 +46,9 @@ BEGIN
         IF to_regclass(format('%I.genlens_rollup_phase', s)) IS NOT NULL THEN
             EXECUTE format('GRANT SELECT ON %I.genlens_rollup_phase, %I.genlens_rollup_error,'
                            ' %I.genlens_rollup_retries, %I.genlens_rollup_quality TO genlens_reader', s, s, s, s);
+        END IF;
+        IF to_regclass(format('%I.genlens_rollup_model_retries', s)) IS NOT NULL THEN
+            EXECUTE format('GRANT SELECT ON %I.genlens_rollup_model_retries TO genlens_reader', s);
         END IF;
         EXECUTE format('GRANT EXECUTE ON FUNCTION %I.genlens_latency_bucket(float8) TO genlens_reader', s);
     END IF;

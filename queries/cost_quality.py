@@ -110,7 +110,7 @@ def cost_by_story_type(f: Filters, db: Database | None = None) -> pd.DataFrame:
     """
     from queries import rollup
 
-    if rollup.usable(f, db):
+    if rollup.usable(f, db, one_model=True):
         return rollup.cost_by_type_frame(f, db)
     s = scoped(f, db)
     if s.facts_gen:
@@ -193,7 +193,7 @@ def quality_histogram(f: Filters, bins: int = HISTOGRAM_BINS, db: Database | Non
         raise ValueError("bins must be between 1 and 100")
     from queries import rollup
 
-    if QUALITY_BINS % bins == 0 and rollup.usable(f, db, also=rollup.ROLLUP_QUALITY):
+    if QUALITY_BINS % bins == 0 and rollup.usable(f, db, also=rollup.ROLLUP_QUALITY, by_attempt=True):
         return rollup.quality_histogram_frame(f, bins, db)
     s = scoped(f, db)
     sql = (

@@ -104,7 +104,7 @@ def rates_over_time(f: Filters, db: Database | None = None) -> pd.DataFrame:
     unit = bucket_for(f)
     from queries import rollup
 
-    if unit == "day" and rollup.usable(f, db):
+    if unit == "day" and rollup.usable(f, db, one_model=True):
         return rollup.rates_by_day_frame(f, db)
     s = scoped(f, db)
     sql = (
@@ -140,7 +140,7 @@ def rates_by(f: Filters, dimension: str, db: Database | None = None) -> pd.DataF
     gcol, acol = DIMENSIONS[dimension]
     from queries import rollup
 
-    if rollup.usable(f, db):
+    if rollup.usable(f, db, one_model=True):
         return rollup.rates_by_frame(f, dimension, db)
     s = scoped(f, db)
     sql = (

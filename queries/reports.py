@@ -278,7 +278,11 @@ def fetch_report(name: str, f: Filters, db: Database | None = None) -> pd.DataFr
         "summary": (rollup.summary_frame, None, {"one_model": True}),
         "daily": (rollup.daily_frame, None, {"by_attempt": True}),
         "by_model": (rollup.by_model_frame, None, {"by_attempt": True}),
-        "retries": (rollup.retries_frame, rollup.ROLLUP_RETRIES, {}),
+        "retries": (
+            rollup.retries_frame,
+            rollup.ROLLUP_MODEL_RETRIES if f.models else rollup.ROLLUP_RETRIES,
+            {"one_model": True},
+        ),
     }
     if name in from_rollup:
         frame, also, models = from_rollup[name]

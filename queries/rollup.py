@@ -15,8 +15,10 @@ A model filter is answered too by the frames of attempt-level sums over the two 
 model (`usable(..., by_attempt=True)`): a filter on attempts leaves each generation's scope as it
 was, so those sums are the sums of the model's rows. Generation-level figures (success rates,
 generation counts, retries) are over each generation's remaining attempts: for a filter on one
-model the daily rollup keeps them too (`mgens...`, counted per generation and model;
-`usable(..., one_model=True)`), for several models nothing does.
+model the rollups keep them too (`usable(..., one_model=True)`): the daily rollup's `mgens...`
+sums and `m_scope_day`, `m_first_type` keys count and place each (generation, model) pair
+(`mtype_gens...` per story type), and `genlens_rollup_model_retries` has its attempts and final
+status. For several models nothing does. The quality histogram is keyed by model too.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from data_access.facts import (
     ROLLUP,
     ROLLUP_ERROR,
     ROLLUP_LATENCY,
+    ROLLUP_MODEL_RETRIES,
     ROLLUP_PHASE,
     ROLLUP_QUALITY,
     ROLLUP_RETRIES,
@@ -435,8 +438,9 @@ def rates_by_day_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
 
     db = db or get_database()
     day = "CAST({} AS timestamp) AT TIME ZONE 'UTC'"
+    g = _g(f)
     sql = (
-        _rate_sums(db, day.format("scope_day"), day.format("attempt_day"))
+        _rate_sums(db, day.format("m_scope_day" if g else "scope_day"), day.format("attempt_day"), g)
         + f"SELECT k AS bucket, {_RATES}\nFROM b\nORDER BY k"
     )
     return _rows(sql, _days(f), db)
@@ -464,8 +468,10 @@ def rates_by_frame(f: Filters, dimension: str, db: Database | None = None) -> pd
     from queries.reliability import DIMENSIONS, _by_select
 
     gcol, acol = DIMENSIONS[dimension]
+    if f.models:  # one model: a generation's first model and type are those of its attempts of it
+        gcol = {"first_model": "model_used", "first_type": "m_first_type"}[gcol]
     db = db or get_database()
-    sql = _rate_sums(db, gcol, acol) + _by_select(dimension)
+    sql = _rate_sums(db, gcol, acol, _g(f)) + _by_select(dimension)
     return _rows(sql, _days(f), db)
 
 
@@ -524,11 +530,12 @@ def cost_by_type_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
     from queries.cost_quality import BY_TYPE_SELECT
 
     db = db or get_database()
+    g = _g(f)
     sql = f"""
 WITH t AS (
     SELECT story_type,
-           CAST(sum(type_gens) AS bigint) AS generations,
-           CAST(sum(type_gens_success) AS bigint) AS successful_generations,
+           CAST(sum({g}type_gens) AS bigint) AS generations,
+           CAST(sum({g}type_gens_success) AS bigint) AS successful_generations,
            CAST(sum(attempts) AS bigint) AS attempts,
            sum(cost_usd) AS total_cost_usd,
            sum(cost_usd) / NULLIF(sum(cost_n), 0) AS avg_cost_usd
@@ -602,15 +609,16 @@ WITH fl AS (
 
 
 def retries_frame(f: Filters, db: Database | None = None) -> pd.DataFrame:
-    """The retries report from the retries rollup."""
+    """The retries report from the retries rollup (under a filter on one model, its per-model twin)."""
     db = db or get_database()
+    table, window = (ROLLUP_MODEL_RETRIES, _WINDOW_M) if f.models else (ROLLUP_RETRIES, _WINDOW)
     sql = f"""
 SELECT gen_attempts AS attempts,
        CAST(sum(gens) AS bigint) AS generations,
        CAST(COALESCE(sum(gens) FILTER (WHERE final_status = 'success'), 0) AS bigint) AS succeeded,
        CAST(COALESCE(sum(gens) FILTER (WHERE final_status IN ('failed', 'timeout')), 0) AS bigint) AS failed_final
-FROM "{db.schema}".{ROLLUP_RETRIES}
-WHERE {_WINDOW}
+FROM "{db.schema}".{table}
+WHERE {window}
 GROUP BY gen_attempts
 HAVING sum(gens) <> 0
 ORDER BY gen_attempts"""
@@ -628,7 +636,7 @@ def quality_histogram_frame(f: Filters, bins: int, db: Database | None = None) -
     sql = f"""
 WITH h AS (
     SELECT CAST(floor(CAST(bin - 1 AS numeric) / :per) AS integer) + 1 AS bin, sum(n) AS attempts
-    FROM "{db.schema}".{ROLLUP_QUALITY} WHERE {_WINDOW}
+    FROM "{db.schema}".{ROLLUP_QUALITY} WHERE {_WINDOW_M}
     GROUP BY 1 HAVING sum(n) <> 0
 )
 SELECT b.bin,
