@@ -598,8 +598,9 @@ def test_a_filter_on_one_model_narrows_each_generation_to_that_model(scratch, ad
     first = reports.fetch_report("by_model", window)["model_used"]
     first = next(m for m in first if m != "fallback/m")
     short = Filters(since=day0 - timedelta(days=3), until=day0)  # hour buckets
-    for f in (replace(w, models=m) for w in (window, short) for m in (("fallback/m",), (first,))):
-        assert rollup.usable(f, one_model=True)
+    noon = Filters(since=day0 - timedelta(days=6, hours=-7), until=day0 - timedelta(hours=1))  # no rollup
+    for f in (replace(w, models=m) for w in (window, short, noon) for m in (("fallback/m",), (first,))):
+        assert rollup.usable(f, one_model=True) == (f.since.hour == 0)
         summary = reports.fetch_report("summary", f).iloc[0]
         assert summary["generations"] > 0
         with_facts, raw = _both_ways(scratch, monkeypatch, f)
