@@ -335,18 +335,21 @@ def _small_rebuild() -> str:
     return ";\n    ".join(_small_insert(r, TABLE, "", False) for r in SMALL_ROLLUPS)
 
 
+def _lacks_columns(table: str, columns: list[str]) -> str:
+    """SQL condition: `table` exists without some of `columns` (an earlier GenLens made it)."""
+    names = ", ".join(_literal(c) for c in columns)
+    return f"""to_regclass('{table}') IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unnest(ARRAY[{names}]) AS n(name)
+        WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass('{table}')
+                          AND a.attname = n.name AND NOT a.attisdropped)
+    )"""
+
+
 def _small_upgrade(r: SmallRollup) -> str:
     """An earlier version of a small rollup without some of today's columns is dropped: created
     again and rebuilt below (its reader's grant comes back with the newer rollups' grants)."""
-    names = ", ".join(_literal(c) for c, _, _ in (*r.key, *r.sums))
-    return f"""    IF to_regclass('{r.table}') IS NOT NULL AND EXISTS (
-        SELECT 1 FROM unnest(ARRAY[{names}]) AS n(name)
-        WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass('{r.table}')
-                          AND a.attname = n.name AND NOT a.attisdropped)
-    ) THEN
-        DROP TABLE {r.table};
-    END IF;
-"""
+    columns = [c for c, _, _ in (*r.key, *r.sums)]
+    return f"    IF {_lacks_columns(r.table, columns)} THEN\n        DROP TABLE {r.table};\n    END IF;\n"
 
 
 def _small_table(r: SmallRollup) -> str:
@@ -587,7 +590,6 @@ $fn$""")
     body.append("        PERFORM genlens_rollup_rebuild();\n    END IF;\n")
     key = ", ".join(ROLLUP_KEY)
     fact_columns = ", ".join(f"ADD COLUMN IF NOT EXISTS {c} {typ}" for c, typ, _ in COLUMNS)
-    fact_names = ", ".join(_literal(c) for c in NAMES)
     added = ", ".join(
         f"ADD COLUMN IF NOT EXISTS {c} {typ}"
         for c, typ in [(c, typ) for c, typ, _ in ROLLUP_KEY_COLUMNS] + [(c, _sum_type(c)) for c, _ in ROLLUP_SUMS]
@@ -603,8 +605,8 @@ $fn$""")
 -- Nothing is installed when `generations` has no primary key (generation_id, attempt_number) and
 -- NOT NULL created_at: the triggers must never make a write fail.
 -- Idempotent, and it upgrades what an earlier GenLens migration installed (a facts table without
--- today's columns gains them and is built again; the rollup gains its new columns and is rebuilt
--- from the facts rows; grants are kept).
+-- today's columns gains them and is built again; the rollups gain their new columns, or a small
+-- one is made again, and are rebuilt from the facts rows; grants are kept).
 -- Unqualified names: runs with search_path set to GENLENS_SCHEMA (or public for supabase db push).
 
 DO $genlens$
@@ -616,11 +618,7 @@ BEGIN
         RAISE NOTICE 'GenLens facts table not created: generations lacks its primary key (generation_id, attempt_number) or NOT NULL created_at; pages read generations directly';
         RETURN;
     END IF;
-    IF NOT fresh AND EXISTS (
-        SELECT 1 FROM unnest(ARRAY[{fact_names}]) AS n(name)
-        WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass('{TABLE}')
-                          AND a.attname = n.name AND NOT a.attisdropped)
-    ) THEN
+    IF NOT fresh AND {_lacks_columns(TABLE, NAMES)} THEN
         -- an earlier facts table: emptied, given today's columns, and built again below
         TRUNCATE {TABLE};
     {_ddl(f"ALTER TABLE {TABLE} {fact_columns}").rstrip()}

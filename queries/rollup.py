@@ -89,7 +89,8 @@ def usable(
 ) -> bool:
     """Whether `f` can be answered from the rollups (see the module's docstring); `also`: a
     further rollup table the answer reads; `by_attempt`: the answer is attempt-level sums of the
-    model-keyed rollups (ROLLUP, ROLLUP_LATENCY), which a model filter narrows row by row;
+    model-keyed rollups (ROLLUP, ROLLUP_LATENCY, ROLLUP_QUALITY), which a model filter narrows row
+    by row;
     `one_model`: it also reads the per-model generation sums, which answer a filter on one model."""
     db = db or get_database()
     if f.types or f.user or f.statuses:
@@ -161,10 +162,8 @@ WHERE {_WINDOW_M} GROUP BY {key}bucket HAVING sum(n) > 0 ORDER BY {key}bucket"""
         spans.setdefault((group, bucket), []).append(offset)
     values: dict[tuple, float] = {}
     if spans:
-        parts, params = (
-            [],
-            {"since": f.since, "until": f.until, "tests": bool(f.include_tests), "models": _days(f)["models"]},
-        )
+        parts = []
+        params = {"since": f.since, "until": f.until, "tests": bool(f.include_tests), "models": _days(f)["models"]}
         order = list(spans)
         for i, (group, bucket) in enumerate(order):
             lo, hi = min(spans[(group, bucket)]), max(spans[(group, bucket)])

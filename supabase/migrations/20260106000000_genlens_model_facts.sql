@@ -9,8 +9,8 @@
 -- Nothing is installed when `generations` has no primary key (generation_id, attempt_number) and
 -- NOT NULL created_at: the triggers must never make a write fail.
 -- Idempotent, and it upgrades what an earlier GenLens migration installed (a facts table without
--- today's columns gains them and is built again; the rollup gains its new columns and is rebuilt
--- from the facts rows; grants are kept).
+-- today's columns gains them and is built again; the rollups gain their new columns, or a small
+-- one is made again, and are rebuilt from the facts rows; grants are kept).
 -- Unqualified names: runs with search_path set to GENLENS_SCHEMA (or public for supabase db push).
 
 DO $genlens$
@@ -29,7 +29,7 @@ BEGIN
         RAISE NOTICE 'GenLens facts table not created: generations lacks its primary key (generation_id, attempt_number) or NOT NULL created_at; pages read generations directly';
         RETURN;
     END IF;
-    IF NOT fresh AND EXISTS (
+    IF NOT fresh AND to_regclass('genlens_facts') IS NOT NULL AND EXISTS (
         SELECT 1 FROM unnest(ARRAY['generation_id', 'attempt_number', 'scope_at', 'is_test', 'gen_attempts', 'final_status', 'first_status', 'first_model', 'first_type', 'is_final', 'type_first', 'm_gen_attempts', 'm_final_status', 'm_first_status', 'm_final', 'm_type_first', 'm_first_at', 'm_first_type', 'status', 'model_used', 'story_type', 'user_id', 'created_at', 'completed_at', 'has_message', 'error_signature', 'latency_ms', 'cost_usd', 'tokens', 'duration_ms', 'quality', 'metadata_issue', 'not_an_object', 'invalid_cost', 'invalid_quality', 'invalid_tokens', 'invalid_duration', 'tok_metadata', 'tok_sections', 'tok_validation', 'dur_metadata', 'dur_sections', 'dur_validation', 'retry_phases']) AS n(name)
         WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass('genlens_facts')
                           AND a.attname = n.name AND NOT a.attisdropped)
