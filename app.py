@@ -72,19 +72,20 @@ def database_line() -> None:
         f"one generation is {source.grain})"
         + (" through plain queries: GenLens may not create its view here." if db.inline else "")
     )
-    from queries.core import facts_relation
+    from queries.catalog import fast_path
 
     ttl = db.settings.cache_ttl_seconds
     cache = f", each result kept up to {ttl} s (Refresh data to requery)" if ttl else ""
-    if facts_relation(db):
+    live, why = fast_path(db)
+    if live:
         st.sidebar.caption(
             f":material/bolt: Figures are live: read from GenLens' facts table, which triggers keep current on "
             f"every write{cache}."
         )
     else:
         st.sidebar.caption(
-            f":material/hourglass: Figures are computed from the raw attempts on each query{cache}: no usable "
-            "facts table here, so large tables are slower (`python -m data_access.refresh --check` says why)."
+            f":material/hourglass: Figures are computed from the raw attempts on each query{cache}, so large "
+            f"tables are slower: {why}."
         )
 
 

@@ -3,21 +3,43 @@
 GENLENS_AUTH picks how people sign in:
 - none (default): open; everyone is an analyst, the admin page keeps its own lock (docs/admin.md);
 - password: shared passwords per role, stored only as hashes: GENLENS_VIEWER_PASSWORD_HASH,
-  GENLENS_ANALYST_PASSWORD_HASH, GENLENS_ADMIN_PASSWORD_HASH (`python -m generation.passwd`);
+  GENLENS_ANALYST_PASSWORD_HASH, GENLENS_ADMIN_PASSWORD_HASH (`python -m generation.passwd`; hashing and
+  the lockout: access.passwords);
 - supabase: Supabase Auth (SUPABASE_URL, SUPABASE_ANON_KEY), role from app_metadata.role;
 - oidc: Streamlit's st.login with [auth] in .streamlit/secrets.toml; who may enter is limited by
   GENLENS_ALLOWED_DOMAINS / GENLENS_ALLOWED_EMAILS, the role comes from a `role`/`roles` claim or from
   GENLENS_ADMIN_EMAILS / GENLENS_ANALYST_EMAILS; everyone else allowed in is a viewer.
-Settings come from the environment or top-level keys of .streamlit/secrets.toml.
+Settings come from the environment or top-level keys of .streamlit/secrets.toml
+(data_access.config.setting). This package never imports `generation` (which imports it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from data_access.config import ConfigError
-from generation import settings
-from generation.auth import LOCKOUT, AuthError, Lockout, verify_password
+from access.passwords import LOCKOUT, AuthError, Lockout, verify_password
+from data_access.config import ConfigError, setting
+from queries.masking import masking_forced
+from queries.policy import VIEWER_REPORTS
+
+# VIEWER_REPORTS (reports a viewer may export) and masking_forced() (GENLENS_MASK) are defined in
+# queries/, which the export CLI shares and which must not import access; re-exported here.
+__all__ = [
+    "MODES",
+    "PAGE_ROLES",
+    "ROLES",
+    "VIEWER_REPORTS",
+    "Principal",
+    "allows",
+    "anonymous",
+    "can_open",
+    "masking_forced",
+    "mode",
+    "oidc_principal",
+    "password_sign_in",
+    "role_from_claims",
+    "supabase_sign_in",
+]
 
 ROLES = ("viewer", "analyst", "admin")
 MODES = ("none", "password", "supabase", "oidc")
@@ -34,8 +56,6 @@ PAGE_ROLES = {
     "admin": "admin",
     "audit": "admin",
 }
-# Reports a viewer may export: aggregates only.
-VIEWER_REPORTS = ("summary", "by_model", "daily", "retries", "errors")
 
 
 @dataclass(frozen=True)
@@ -61,15 +81,10 @@ def can_open(role: str, page: str) -> bool:
 
 
 def mode() -> str:
-    m = (settings.get("GENLENS_AUTH") or "none").lower()
+    m = (setting("GENLENS_AUTH") or "none").lower()
     if m not in MODES:
         raise ConfigError(f"GENLENS_AUTH must be one of {', '.join(MODES)}, got {m[:40]!r}")
     return m
-
-
-def masking_forced() -> bool:
-    """GENLENS_MASK=1: mask personal data for every role, not only viewers."""
-    return (settings.get("GENLENS_MASK") or "0").lower() in ("1", "true", "yes")
 
 
 def anonymous() -> Principal:
@@ -81,7 +96,7 @@ def anonymous() -> Principal:
 def password_sign_in(password: str, lockout: Lockout = LOCKOUT) -> Principal:
     """The role whose password hash matches (admin first), or AuthError; counts toward the lockout."""
     lockout.check()
-    hashes = {role: settings.get(f"GENLENS_{role.upper()}_PASSWORD_HASH") for role in reversed(ROLES)}
+    hashes = {role: setting(f"GENLENS_{role.upper()}_PASSWORD_HASH") for role in reversed(ROLES)}
     if not any(hashes.values()):
         raise AuthError("No role passwords are configured (GENLENS_VIEWER/ANALYST/ADMIN_PASSWORD_HASH).")
     for role, encoded in hashes.items():
@@ -93,7 +108,7 @@ def password_sign_in(password: str, lockout: Lockout = LOCKOUT) -> Principal:
 
 
 def _list(name: str) -> set[str]:
-    return {v.strip().lower() for v in (settings.get(name) or "").split(",") if v.strip()}
+    return {v.strip().lower() for v in (setting(name) or "").split(",") if v.strip()}
 
 
 def role_from_claims(email: str | None, claims: dict) -> str:
@@ -131,7 +146,7 @@ def oidc_principal(claims: dict) -> Principal:
 def supabase_sign_in(email: str, password: str, lockout: Lockout = LOCKOUT) -> Principal:
     """Supabase Auth (email and password); the role is app_metadata.role (viewer when unset)."""
     lockout.check()
-    url, key = settings.get("SUPABASE_URL"), settings.get("SUPABASE_ANON_KEY")
+    url, key = setting("SUPABASE_URL"), setting("SUPABASE_ANON_KEY")
     if not (url and key):
         raise AuthError("Supabase Auth is not configured (SUPABASE_URL, SUPABASE_ANON_KEY).")
     if not email or not password:

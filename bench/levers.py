@@ -21,8 +21,9 @@ import pandas as pd
 from sqlalchemy import text
 
 from bench.db import BenchDb, drop_schema
-from queries import core
-from queries.core import IS_TEST, TERMINAL, Sql, attempt_filter, table
+from data_access.engine import get_database
+from metrics import scope as core
+from metrics.scope import IS_TEST, TERMINAL, Sql, attempt_filter, table
 
 REPORTS = ("summary", "by_model", "daily", "errors")
 
@@ -85,7 +86,7 @@ COLUMNS_TYPED = f"""
 
 def make_scoped(columns: str, json_once: bool, materialize_scope: bool, typed_tests: bool = False) -> Callable:
     def scoped(f, db=None, *, extra_columns: str = "") -> Sql:
-        db = db or core.get_database()
+        db = db or get_database()
         t = table(db)
         where, params, expanding = attempt_filter(f)
         is_test = "g.m_is_test" if typed_tests else IS_TEST
@@ -232,7 +233,7 @@ def rollup_summary(f, db=None) -> dict:
 
     if f.models or f.types or f.user or f.statuses or f.since.time() != datetime.min.time():
         return reports._exact_summary(f, db)
-    schema = (db or core.get_database()).schema
+    schema = (db or get_database()).schema
     sql = f"""
 WITH {_percentiles(schema, False)[1:]},
 a AS (
@@ -278,7 +279,7 @@ def rollup_report(name: str, f, db=None) -> pd.DataFrame:
     plain = not (f.models or f.types or f.user or f.statuses or f.since.time() != datetime.min.time())
     if not plain or name not in ("daily", "by_model"):
         return reports._exact_fetch_report(name, f, db)
-    schema = (db or core.get_database()).schema
+    schema = (db or get_database()).schema
     where = "gen_day >= :d0 AND gen_day < :d1 AND (:tests OR NOT is_test)"
     rate = "sum(attempts) FILTER (WHERE status = 'success')::float8 / NULLIF(sum(attempts) FILTER (WHERE status IN ('success', 'failed', 'timeout')), 0)"
     if name == "daily":
@@ -523,9 +524,9 @@ def generic_plan_trap(f, log) -> str:
     import psycopg
 
     from queries import reports
-    from queries.core import _statement
+    from queries.core import statement as _statement
 
-    db = core.get_database()
+    db = get_database()
     s = reports.report_sql("summary", f)
     compiled = _statement(s.text, s.params, s.expanding).compile(dialect=db.engine.dialect)
     sql, params = str(compiled), compiled.construct_params(s.params)

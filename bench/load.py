@@ -10,7 +10,7 @@ import psutil
 from sqlalchemy import text
 
 from bench.db import BenchDb, drop_schema, fresh_schema
-from data_access import demo_data
+from data_access import demo
 
 ATTEMPTS_PER_GENERATION = 1.0825  # measured on the demo generator (seed 7, 90 days)
 
@@ -57,10 +57,10 @@ def timed_load(
     fresh_schema(db, schema)
     c0, s0, t0 = _client_cpu(), db.server_cpu(), time.perf_counter()
     if levers:
-        st = demo_data._load(db.engine, schema, generations, days, seed, end, **levers)
+        st = demo._load(db.engine, schema, generations, days, seed, end, **levers)
         stats = (st.attempts, st.copy_s, st.generate_s, st.index_s, st.bulk)
     else:
-        st = demo_data._load(db.engine, schema, generations, days, seed, end)
+        st = demo._load(db.engine, schema, generations, days, seed, end)
         stats = (st.attempts, st.copy_s, st.generate_s, st.index_s, st.bulk)
     wall = time.perf_counter() - t0
     s1 = db.server_cpu()
@@ -80,7 +80,7 @@ def timed_load(
 
 def generate_only(generations: int, days: float, seed: int, end: datetime) -> LoadResult:
     c0, t0 = _client_cpu(), time.perf_counter()
-    n = sum(m for _, m in demo_data.generate_blocks(generations, days, seed, end))
+    n = sum(m for _, m in demo.generate_blocks(generations, days, seed, end))
     wall = time.perf_counter() - t0
     return LoadResult("generate rows only (no database)", n, wall, _client_cpu() - c0, 0.0, 0, wall, 0, False)
 
@@ -88,7 +88,7 @@ def generate_only(generations: int, days: float, seed: int, end: datetime) -> Lo
 def copy_only(db: BenchDb, schema: str, generations: int, days: float, seed: int, end: datetime) -> LoadResult:
     """Server side alone: COPY rows generated beforehand into the table without any index."""
     fresh_schema(db, schema)
-    data = b"".join(t.encode() for t, _ in demo_data.generate_blocks(generations, days, seed, end))
+    data = b"".join(t.encode() for t, _ in demo.generate_blocks(generations, days, seed, end))
     n = data.count(b"\n")
     with db.engine.begin() as conn:
         for name in conn.execute(
@@ -102,7 +102,7 @@ def copy_only(db: BenchDb, schema: str, generations: int, days: float, seed: int
     try:
         c0, s0, t0 = _client_cpu(), db.server_cpu(), time.perf_counter()
         with raw.cursor() as cur:
-            with cur.copy(f'COPY "{schema}".generations ({demo_data.COLUMNS}) FROM STDIN') as copy:
+            with cur.copy(f'COPY "{schema}".generations ({demo.COLUMNS}) FROM STDIN') as copy:
                 for i in range(0, len(data), 1 << 20):
                     copy.write(data[i : i + (1 << 20)])
         raw.commit()

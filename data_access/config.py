@@ -8,7 +8,10 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from data_access.sources import SOURCES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"  # read per call (tests point it elsewhere)
 SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -37,7 +40,7 @@ class Settings:
 
 
 def _secrets_url(path: Path | None = None) -> str | None:
-    path = path or PROJECT_ROOT / ".streamlit" / "secrets.toml"
+    path = path or SECRETS_PATH
     if not path.exists():
         return None
     try:
@@ -52,7 +55,7 @@ def setting(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name, "").strip()
     if value:
         return value
-    path = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+    path = SECRETS_PATH
     if path.exists():
         try:
             value = tomllib.loads(path.read_text()).get(name)
@@ -95,8 +98,6 @@ def validate_schema(name: str) -> str:
 
 
 def _source(name: str) -> str:
-    from data_access.sources import SOURCES
-
     if name not in SOURCES:
         raise ConfigError(f"GENLENS_SOURCE must be one of {', '.join(SOURCES)}, got {name!r}")
     return name

@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import Engine, text
 
 from data_access.config import validate_schema
-from data_access.demo_data import generate_rows
-from data_access.migrate import run_script
+from data_access.demo import generate_rows
+from data_access.schema import run_script
 from data_access.sources import get_source
 
 MODES = {  # generation_jobs.mode: the image pipeline's modes, one per demo model

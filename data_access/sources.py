@@ -13,12 +13,6 @@ from pathlib import Path
 
 DDL_DIR = Path(__file__).resolve().parent / "source_ddl"
 
-CANONICAL = (
-    "generation_id, attempt_number, status, model_used, prompt, user_id, story_type, story_length,"
-    " hero_appearance, relationship_description, moral, error_message, full_response,"
-    " generation_metadata, created_at, completed_at"
-)
-
 
 @dataclass(frozen=True)
 class Source:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import sys
 
-from generation.auth import hash_password
+from access.passwords import hash_password
 
 MIN_LENGTH = 12
 

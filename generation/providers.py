@@ -312,7 +312,8 @@ def price_cost(prices: dict[str, tuple[float, float]], model: str, prompt_tokens
     return (prompt_tokens * pin + completion_tokens * pout) / 1_000_000
 
 
-def _number(v) -> float | None:
+def non_negative_number(v) -> float | None:
+    """`v` as a float when it is a finite, non-negative number (not a bool); None otherwise."""
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
         return None
     return float(v)
@@ -462,12 +463,12 @@ class OpenAIProvider(Provider):
 
     def _from_body(self, req: GenerationRequest, data: dict, meta) -> AttemptResult:
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        pt = _number(usage.get("prompt_tokens"))
-        ct = _number(usage.get("completion_tokens"))
-        tt = _number(usage.get("total_tokens"))
+        pt = non_negative_number(usage.get("prompt_tokens"))
+        ct = non_negative_number(usage.get("completion_tokens"))
+        tt = non_negative_number(usage.get("total_tokens"))
         if tt is None and pt is not None and ct is not None:
             tt = pt + ct
-        reported = _number(usage.get("cost"))
+        reported = non_negative_number(usage.get("cost"))
         priced = price_cost(self.prices, req.model, int(pt), int(ct)) if pt is not None and ct is not None else None
         cost = reported if reported is not None else priced
         extra: dict[str, Any] = {"batch_count": 1, "retry_count": {"sections": [0]}}

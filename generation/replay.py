@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from data_access.engine import Database
+from generation.store import generation_source
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,6 @@ def parse_generation_id(value: str) -> str | None:
 
 def replay_params(generation_id: str, db: Database | None = None) -> ReplaySource | None:
     """The generation's first attempt's model, prompt and story parameters; None if not found."""
-    from generation.store import generation_source
-
     gid = parse_generation_id(generation_id)
     if gid is None:
         return None

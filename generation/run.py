@@ -14,7 +14,11 @@ import argparse
 import sys
 import threading
 
-from generation.providers import PROVIDERS, STORY_TYPES
+from data_access.config import ConfigError
+from generation import settings
+from generation.providers import PROVIDERS, STORY_TYPES, GenerationRequest, make_provider
+from generation.runner import MAX_ATTEMPTS, MAX_CONCURRENCY, MAX_COUNT, RunOptions, run
+from generation.templates import StoryParams
 
 
 def _line(o) -> str:
@@ -38,8 +42,6 @@ def _bounded(lo: int, hi: int):
 
 
 def parser() -> argparse.ArgumentParser:
-    from generation.runner import MAX_ATTEMPTS, MAX_CONCURRENCY, MAX_COUNT
-
     p = argparse.ArgumentParser(prog="python -m generation.run", description=__doc__.splitlines()[0])
     p.add_argument("--provider", choices=PROVIDERS, default="simulated")
     p.add_argument("--count", type=_bounded(1, MAX_COUNT), default=1, help=f"generations to run (1-{MAX_COUNT})")
@@ -58,13 +60,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-
-    from data_access.config import ConfigError
-    from generation import settings
-    from generation.providers import GenerationRequest, make_provider
-    from generation.runner import RunOptions, run
-    from generation.templates import StoryParams
-
     try:
         model = args.model or (
             settings.get("GENLENS_OPENAI_MODEL", "openai/gpt-4o-mini")

@@ -23,7 +23,13 @@ from datetime import UTC, datetime
 
 from data_access.engine import Database
 from generation import settings, store
-from generation.providers import AttemptResult, GenerationRequest, Provider, SupabaseFunctionProvider, _number
+from generation.providers import (
+    AttemptResult,
+    GenerationRequest,
+    Provider,
+    SupabaseFunctionProvider,
+    non_negative_number,
+)
 
 MAX_COUNT = 50
 MAX_ATTEMPTS = 10
@@ -90,7 +96,7 @@ class RunResult:
 
 
 def _add(total: float | None, value) -> float | None:
-    v = _number(value)
+    v = non_negative_number(value)
     return total if v is None else (total or 0.0) + v
 
 

@@ -1,4 +1,5 @@
-"""Admin settings from the environment or `.streamlit/secrets.toml` (top-level keys), read per call.
+"""Admin settings from the environment or `.streamlit/secrets.toml` (top-level keys), read per call
+through data_access.config.setting.
 
 Secrets (API keys, the password hash) are read here and handed to the code that needs them; they
 are never logged, shown on a page or put into an error message.
@@ -7,38 +8,18 @@ are never logged, shown on a page or put into an error message.
 from __future__ import annotations
 
 import math
-import os
-import tomllib
 import uuid
-from pathlib import Path
 
-from data_access.config import PROJECT_ROOT, ConfigError
-
-SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+from data_access.config import ConfigError, setting
 
 # The user_id of test generations started with the password login (Supabase Auth uses the user's id).
 DEFAULT_ADMIN_USER_ID = "00000000-0000-4000-8000-00000000ad01"
 
 
-def _secrets(path: Path | None = None) -> dict:
-    path = path or SECRETS_PATH
-    if not path.exists():
-        return {}
-    try:
-        return tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f".streamlit/secrets.toml cannot be read: {exc}") from None
-
-
 def get(name: str, default: str | None = None) -> str | None:
-    """The environment's value, else secrets.toml's top-level key of that name, else `default`."""
-    value = os.environ.get(name, "").strip()
-    if value:
-        return value
-    value = _secrets().get(name)
-    if isinstance(value, (str, int, float)) and str(value).strip():
-        return str(value).strip()
-    return default
+    """The environment's value, else secrets.toml's top-level key of that name, else `default`
+    (data_access.config.setting, GenLens' one settings reader)."""
+    return setting(name, default)
 
 
 def first(*names: str) -> str | None:

@@ -14,7 +14,6 @@ import math
 import threading
 import uuid
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -24,7 +23,7 @@ from data_access.config import ConfigError
 from data_access.engine import Database, build_engine, describe_url, get_database, read_only, read_write
 from generation import settings
 from generation.providers import GenerationRequest
-from queries.core import COST, LATENCY, QUALITY, TOKENS
+from metrics.scope import COST, LATENCY, QUALITY, TOKENS
 
 _lock = threading.Lock()
 
@@ -185,8 +184,3 @@ def generation_source(generation_id: str, db: Database | None = None) -> dict | 
     with read_only(db) as conn:
         row = conn.execute(sql, {"gid": generation_id}).mappings().first()
     return dict(row) if row else None
-
-
-def database_now(db: Database) -> datetime:
-    with read_only(db) as conn:
-        return conn.execute(text("SELECT clock_timestamp()")).scalar_one()

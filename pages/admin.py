@@ -28,6 +28,7 @@ from generation.runner import MAX_CONCURRENCY, MAX_COUNT, RunHandle, RunOptions,
 from generation.templates import HEROES, INTERESTS, MORALS, RELATIONS, StoryParams
 from queries.csv_format import dataframe_csv
 from queries.filters import STORY_TYPES, Filters
+from ui import columns
 from ui import format as fmt
 from ui.guard import explain, guarded
 from ui.links import go, page_link
@@ -40,18 +41,10 @@ PROVIDER_LABELS = {
     "openai": "openai (OpenAI-compatible endpoint)",
     "supabase-function": "supabase-function (Edge Function)",
 }
+# A test run's attempts: a single attempt's cost to the micro-dollar.
 ATTEMPT_COLUMNS = {
-    "generation_id": st.column_config.TextColumn("generation"),
-    "attempt_number": st.column_config.NumberColumn("attempt", format="%d"),
-    "status": st.column_config.TextColumn("status"),
-    "model_used": st.column_config.TextColumn("model"),
-    "latency_ms": st.column_config.NumberColumn("latency (ms)", format="%.0f"),
-    "cost_usd": st.column_config.NumberColumn("cost (USD)", format="$%.6f"),
-    "tokens": st.column_config.NumberColumn("tokens", format="%d"),
-    "quality": st.column_config.NumberColumn("quality (0–1)", format="%.3f"),
-    "error_message": st.column_config.TextColumn("error message", width="large"),
-    "created_at": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-    "completed_at": st.column_config.DatetimeColumn("completed (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "cost_usd": columns.column("cost_usd", format="$%.6f"),
+    "error_message": columns.column("error_message", width="large"),
 }
 MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>$~"})
 
@@ -324,14 +317,14 @@ COMPARE_COLUMNS = [
 
 
 COMPACT = {
-    "generation_id": st.column_config.TextColumn("generation", width="small"),
-    "error_message": st.column_config.TextColumn("error message", width="medium"),
+    "generation_id": columns.column("generation_id", width="small"),
+    "error_message": columns.column("error_message", width="medium"),
 }
 
 
 def attempts_table(df: pd.DataFrame, key: str, name: str, compact: bool = False) -> None:
     """An attempts table and the CSV of exactly its rows and columns."""
-    config = {**ATTEMPT_COLUMNS, **COMPACT} if compact else ATTEMPT_COLUMNS
+    config = columns.config(df.columns, **{**ATTEMPT_COLUMNS, **(COMPACT if compact else {})})
     st.dataframe(df, hide_index=True, width="stretch", column_config=config, key=key)
     st.download_button(
         "Download CSV",
@@ -355,7 +348,9 @@ def follow(h: RunHandle) -> None:
             text=f"{finished} of {h.total} generations done · {attempts} attempts started",
         )
         df = store.attempts_for(ids, h.db)
-        live.dataframe(df, hide_index=True, width="stretch", column_config=ATTEMPT_COLUMNS)
+        live.dataframe(
+            df, hide_index=True, width="stretch", column_config=columns.config(df.columns, **ATTEMPT_COLUMNS)
+        )
         if h.wait(0.4):
             break
     st.rerun()
@@ -440,13 +435,13 @@ def results(h: RunHandle, f: Filters, replay: ReplaySource | None) -> None:
         outcomes,
         hide_index=True,
         width="stretch",
-        column_config={
-            "generation_id": st.column_config.TextColumn("generation"),
-            "final_status": st.column_config.TextColumn("final status"),
-            "attempts": st.column_config.NumberColumn("attempts", format="%d"),
-            "cost_usd": st.column_config.NumberColumn("cost (USD)", format="$%.6f"),
-            "error_message": st.column_config.TextColumn("last error", width="large"),
-        },
+        column_config=columns.config(
+            outcomes.columns,
+            cost_usd=ATTEMPT_COLUMNS["cost_usd"],
+            final_status=columns.text("final status"),
+            attempts=columns.number("attempts"),  # this generation's attempts
+            error_message=columns.column("error_message", "last error", width="large"),
+        ),
         key="adm_outcomes",
     )
     st.download_button(

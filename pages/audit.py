@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from queries.audit import audit_rows
+from ui import columns
 from ui.data import cached
 from ui.downloads import csv_download
 from ui.guard import guarded
@@ -28,12 +29,12 @@ def render() -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "at": st.column_config.DatetimeColumn("at (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-            "row_count": st.column_config.NumberColumn("rows", format="%d"),
+            "at": columns.when("at (UTC)"),
+            "row_count": columns.number("rows"),
         },
     )
     st.caption(f"{len(rows):,} entries")
-    csv_download(rows, "audit", f)
+    csv_download(rows, "audit", f, "dl_audit")  # the table as shown: same rows, same columns
 
 
 guarded(render)

@@ -9,30 +9,34 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from queries import errors, reports
 from queries.glossary import help_text
+from ui import attempts, columns
 from ui import format as fmt
+from ui import kpis as kpis_ui
 from ui.access import current
+from ui.charts import failure_share_chart
 from ui.data import cached, prefetch
 from ui.downloads import csv_download
 from ui.guard import guarded
-from ui.links import open_generation
 from ui.state import filters
 
 PARAM = "signature"
 TABLE_KEY = "gl_err_signatures"
 MAX_SIGNATURE_LEN = 200
-LEGEND_LEN = 60
-# Top signatures in a qualitative palette readable on white; "other" grey, "no message" light grey.
-SERIES_COLORS = ["#3b6fd4", "#d64545", "#e39b24", "#2e9e5b", "#8e6bbf", "#1b9aaa", "#b5651d", "#c2185b"]
-OTHER_COLOR, NO_MESSAGE_COLOR = "#8a8f98", "#c9ccd1"
-
 HELP = {
     "signatures": help_text("error_signature") + " Here: distinct signatures among failed and timed-out attempts.",
     "trend": "Occurrences per UTC day, from the first to the last day of the window.",
+}
+MINUTES = "YYYY-MM-DD HH:mm"
+# Columns of both signature tables (the window's signatures and the new ones).
+SIGNATURE_COLUMNS = {
+    "error_signature": columns.column("error_signature", width="large"),
+    "occurrences": columns.number("attempts", help="Attempts with this signature."),
+    "first_seen": columns.when("first seen (UTC)", format=MINUTES),
+    "models": columns.text("models"),
 }
 
 
@@ -54,13 +58,8 @@ def url_signature(valid: set[str]) -> str | None:
 
 def kpis(summary: dict, n_signatures: int, n_new: int) -> None:
     cols = st.columns(5)
-    cols[0].metric(
-        "Failed attempts", fmt.count(summary["failed_attempts"]), help=help_text("failed_attempts"), border=True
-    )
-    cols[1].metric(
-        "Timed-out attempts", fmt.count(summary["timeout_attempts"]), help=help_text("timeout_attempts"), border=True
-    )
-    cols[2].metric("Failure rate", fmt.pct(summary["failure_rate"]), help=help_text("failure_rate"), border=True)
+    for col, name in zip(cols, ("failures", "timeouts", "failure_rate"), strict=False):
+        kpis_ui.box(col, name, summary, None)
     cols[3].metric("Error signatures", fmt.count(n_signatures), help=HELP["signatures"], border=True)
     cols[4].metric("New signatures", fmt.count(n_new), help=help_text("new_signatures"), border=True)
 
@@ -95,16 +94,13 @@ def signature_table(f, table: pd.DataFrame, trends: pd.DataFrame, preselect: str
             "models",
             "example_generation_id",
         ],
-        column_config={
-            "error_signature": st.column_config.TextColumn("signature", width="large"),
-            "occurrences": st.column_config.NumberColumn("attempts", format="%d", help="Attempts with this signature."),
-            "generations": st.column_config.NumberColumn("generations", format="%d"),
-            "daily_counts": st.column_config.BarChartColumn("per day", help=HELP["trend"], y_min=0),
-            "first_seen": st.column_config.DatetimeColumn("first seen (UTC)", format="YYYY-MM-DD HH:mm"),
-            "last_seen": st.column_config.DatetimeColumn("last seen (UTC)", format="YYYY-MM-DD HH:mm"),
-            "models": st.column_config.TextColumn("models"),
-            "example_generation_id": st.column_config.TextColumn("latest generation"),
-        },
+        column_config=columns.config(
+            shown.columns,
+            **SIGNATURE_COLUMNS,
+            daily_counts=columns.bars("per day", help=HELP["trend"]),
+            last_seen=columns.when("last seen (UTC)", format=MINUTES),
+            example_generation_id=columns.text("latest generation"),
+        ),
     )
     # The CSV is the errors report itself (the same file as `python -m queries.export errors`).
     csv_download(table, "errors", f, "dl_errors")
@@ -131,28 +127,8 @@ def signature_attempts(f, signature: str) -> None:
     df = cached(errors.signature_attempts, f, signature)
     more = f" (the newest {fmt.count(errors.ATTEMPTS_LIMIT)})" if len(df) >= errors.ATTEMPTS_LIMIT else ""
     st.caption(f"{fmt.count(len(df))} attempts{more}, newest first. Select a row to open its generation.")
-    event = st.dataframe(
-        df,
-        hide_index=True,
-        width="stretch",
-        key=f"gl_err_attempts_{f.describe()}_{signature}",
-        on_select="rerun",
-        selection_mode="single-row",
-        placeholder=fmt.DASH,
-        column_config={
-            "generation_id": st.column_config.TextColumn("generation"),
-            "attempt_number": st.column_config.NumberColumn("attempt", format="%d"),
-            "status": st.column_config.TextColumn("status"),
-            "model_used": st.column_config.TextColumn("model"),
-            "created_at": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-            "latency_ms": st.column_config.NumberColumn("latency (ms)", format="%,.0f ms"),
-            "error_message": st.column_config.TextColumn("error message", width="large"),
-        },
-    )
+    attempts.table(df, f, key=f"gl_err_attempts_{f.describe()}_{signature}")
     csv_download(df, "signature_attempts", f, "dl_sig_attempts")
-    rows = event.selection.rows if event is not None else []
-    if rows:
-        open_generation(f, str(df.iloc[rows[0]]["generation_id"]))
 
 
 def new_section(f, new: pd.DataFrame) -> None:
@@ -170,56 +146,9 @@ def new_section(f, new: pd.DataFrame) -> None:
         hide_index=True,
         width="stretch",
         placeholder=fmt.DASH,
-        column_config={
-            "error_signature": st.column_config.TextColumn("signature", width="large"),
-            "first_seen_ever": st.column_config.DatetimeColumn("first seen (UTC)", format="YYYY-MM-DD HH:mm"),
-            "occurrences": st.column_config.NumberColumn("attempts", format="%d"),
-            "generations": st.column_config.NumberColumn("generations", format="%d"),
-            "models": st.column_config.TextColumn("models"),
-        },
+        column_config=columns.config(new.columns, **SIGNATURE_COLUMNS, first_seen_ever=SIGNATURE_COLUMNS["first_seen"]),
     )
     csv_download(new, "new_signatures", f, "dl_new")
-
-
-def share_chart(share: pd.DataFrame) -> go.Figure:
-    fig = go.Figure()
-    for order, part in share.groupby("series_order", sort=True):
-        kind = part["series_kind"].iloc[0]
-        if kind == "top":
-            sig = str(part["error_signature"].iloc[0])
-            short = sig if len(sig) <= LEGEND_LEN else sig[: LEGEND_LEN - 1] + "…"
-            name = f"{int(part['rank'].iloc[0])}. {fmt.plot_text(short)}"
-            hover = fmt.plot_text(sig)
-            color = SERIES_COLORS[(int(order) - 1) % len(SERIES_COLORS)]
-        elif kind == "other":
-            name = hover = "all other signatures"
-            color = OTHER_COLOR
-        else:
-            name = hover = "no error message"
-            color = NO_MESSAGE_COLOR
-        fig.add_scatter(
-            x=part["day"],
-            y=part["share"] * 100,
-            name=name,
-            mode="lines",
-            stackgroup="share",
-            line={"width": 0.5, "color": color},
-            fillcolor=color,
-            customdata=part[["failures", "day_failures"]],
-            # Stored text goes through `text`, never into the template, where %{...} would be read.
-            text=[hover] * len(part),
-            hovertemplate="%{x|%Y-%m-%d}<br>%{text}"
-            "<br>%{y:.1f}% of failures (%{customdata[0]:,} of %{customdata[1]:,} attempts)<extra></extra>",
-        )
-    fig.update_layout(
-        height=480,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        legend={"orientation": "h", "y": -0.2, "x": 0, "yanchor": "top", "traceorder": "normal"},
-        yaxis={"title": "share of failed + timed-out attempts (%)", "range": [0, 100], "ticksuffix": "%"},
-        xaxis={"title": None},
-        hovermode="closest",
-    )
-    return fig
 
 
 def share_section(f, share: pd.DataFrame) -> None:
@@ -228,7 +157,7 @@ def share_section(f, share: pd.DataFrame) -> None:
         f"Each UTC day's failed and timed-out attempts, split among the {errors.SHARE_SIGNATURES} most frequent "
         "signatures of the window and all others. Hover for the counts."
     )
-    st.plotly_chart(share_chart(share), width="stretch")
+    st.plotly_chart(failure_share_chart(share), width="stretch")
     csv_download(share, "failure_share_per_day", f, "dl_share")
 
 
@@ -248,7 +177,7 @@ def render() -> None:
         (errors.failure_share, f),
     )
     summary = cached(errors.failure_summary, f).iloc[0].to_dict()
-    if not summary["failures"]:
+    if not summary["lost_attempts"]:
         st.query_params.pop(PARAM, None)
         st.info(
             "No failed or timed-out attempts in this window - widen the dates or clear the model, type and "
@@ -259,9 +188,9 @@ def render() -> None:
     table = cached(reports.fetch_report, "errors", f)
     new = cached(errors.new_signatures, f)
     kpis(summary, len(table), len(new))
-    if summary["without_message"]:
+    if summary["failures_without_message"]:
         st.caption(
-            f"{fmt.count(summary['without_message'])} failed or timed-out attempts have no error message, "
+            f"{fmt.count(summary['failures_without_message'])} failed or timed-out attempts have no error message, "
             "so no signature; they count in the share chart as “no error message”."
         )
     if not table.empty:

@@ -16,8 +16,8 @@ from queries import explorer
 from queries.explorer import PAGE_SIZES, SORTS, ExplorerQuery
 from queries.filters import STATUSES, FilterError, Filters
 from queries.glossary import help_text
+from ui import attempts
 from ui import format as fmt
-from ui import links
 from ui.data import cached
 from ui.downloads import csv_download
 from ui.guard import guarded
@@ -261,35 +261,12 @@ def render() -> None:
         f"({DIR_LABELS['desc' if q.descending else 'asc'].lower()}).{note}"
     )
 
-    event = st.dataframe(
+    attempts.table(
         page.rows,
-        hide_index=True,
-        width="stretch",
-        height=min(38 + 35 * max(shown, 1), 720),
-        on_select="rerun",
-        selection_mode="single-row",
+        f,
         key=f"ex_table_{len(stack)}_{hash((fq, q, size)) & 0xFFFFFFFF}",
-        column_config={
-            "generation_id": st.column_config.TextColumn("generation", width=290, pinned=True),
-            "attempt_number": st.column_config.NumberColumn("attempt", format="%d"),
-            "model_used": st.column_config.TextColumn("model"),
-            "story_type": st.column_config.TextColumn("story type"),
-            "user_id": st.column_config.TextColumn("user"),
-            "created_at": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-            "completed_at": st.column_config.DatetimeColumn("completed (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-            "latency_ms": st.column_config.NumberColumn(
-                "latency (ms)", format="%.0f", help=help_text("p50_latency_ms")
-            ),
-            "cost_usd": st.column_config.NumberColumn("cost (USD)", format="$%.4f", help=help_text("total_cost_usd")),
-            "tokens": st.column_config.NumberColumn("tokens", format="%d", help=help_text("total_tokens")),
-            "quality": st.column_config.NumberColumn("quality (0–1)", format="%.3f", help=help_text("avg_quality")),
-            "error_message": st.column_config.TextColumn("error message", width="large"),
-            "error_signature": st.column_config.TextColumn("error signature", help=help_text("error_signature")),
-        },
+        height=min(38 + 35 * max(shown, 1), 720),
     )
-    selected = event.selection.rows if event is not None and hasattr(event, "selection") else []
-    if selected:
-        links.open_generation(f, str(page.rows.iloc[selected[0]]["generation_id"]))
 
     b1, b2, b3 = st.columns([1, 1, 4], vertical_alignment="center")
     b1.button(

@@ -7,31 +7,36 @@ by the sidebar window: a generation is found by its id alone.
 
 from __future__ import annotations
 
-import html
 import json
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from queries import generation
 from queries.filters import FilterError
-from queries.glossary import help_text
+from ui import columns
 from ui import format as fmt
+from ui.charts import attempt_timeline
 from ui.data import cached
 from ui.downloads import csv_download
 from ui.guard import guarded
 from ui.links import page_link
 from ui.state import filters
 
-STATUS_COLORS = {"success": "#2e9e5b", "failed": "#d64545", "timeout": "#e39b24", "pending": "#8a8f98"}
 PARAM = "generation_id"
 KEY = "gd_generation_id"
 _SEEN = "gd_url_seen"
-HOVER_ERROR_CHARS = 160
 
+# One generation's attempts: milliseconds and a single attempt's cost to the micro-dollar matter here.
+MILLIS = "YYYY-MM-DD HH:mm:ss.SSS"
+DETAIL_COLUMNS = {
+    "created_at": columns.column("created_at", format=MILLIS),
+    "completed_at": columns.column("completed_at", format=MILLIS),
+    "cost_usd": columns.column("cost_usd", format="$%.6f"),
+    "error_message": columns.column("error_message", width="large"),
+}
 TABLE_COLUMNS = [
     "attempt_number",
     "status",
@@ -78,71 +83,6 @@ def page_url(gid: str) -> str:
             base = parts.path.rsplit("/", 1)[0] if parts.path.rstrip("/").endswith("generation") else parts.path
             return f"{parts.scheme}://{parts.netloc}{base.rstrip('/')}{path}"
     return path
-
-
-def _hover_text(v) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
-        return fmt.DASH
-    s = str(v)
-    s = s[:HOVER_ERROR_CHARS] + ("…" if len(s) > HOVER_ERROR_CHARS else "")
-    # Plotly renders a few HTML tags in hover labels: stored text is escaped to show as is.
-    return html.escape(s)
-
-
-def timeline_chart(att: pd.DataFrame) -> go.Figure:
-    """One horizontal bar per attempt, created_at to completed_at; pending ones run to now, hatched."""
-    fig = go.Figure()
-    now = pd.Timestamp(att["queried_at"].iloc[0]).tz_convert("UTC").as_unit("us")
-    labels = [f"attempt {n}" for n in att["attempt_number"]]
-    for status, color in STATUS_COLORS.items():
-        part = att[att["status"] == status]
-        if part.empty:
-            continue
-        pending = status == "pending"
-        start = pd.to_datetime(part["created_at"], utc=True).dt.as_unit("us")
-        # All-NULL completions come back as an object column: make it a time column first.
-        end = pd.to_datetime(part["completed_at"], utc=True).dt.as_unit("us").fillna(now)
-        end = end.where(end >= start, start)  # a completion before the start: drawn as a sliver
-        width_ms = (end - start).dt.total_seconds() * 1000
-        custom = pd.DataFrame(
-            {
-                "status": part["status"],
-                "latency": [fmt.ms(v) for v in part["latency_ms"]],
-                "error": [_hover_text(v) for v in part["error_message"]],
-                "start": [t.strftime("%Y-%m-%d %H:%M:%S") for t in start],
-                "end": ["still pending" if pending else "ended " + t.strftime("%Y-%m-%d %H:%M:%S UTC") for t in end],
-                "cost": [fmt.usd(v) for v in part["cost_usd"]],
-            }
-        )
-        fig.add_bar(
-            base=start,
-            x=width_ms.clip(lower=50),  # a sub-pixel bar would vanish
-            y=[f"attempt {n}" for n in part["attempt_number"]],
-            orientation="h",
-            name=status + (" (running to now)" if pending else ""),
-            marker={
-                "color": color,
-                "pattern": (
-                    {"shape": "/", "bgcolor": "#d5d8dd", "fgcolor": "#6b7079", "solidity": 0.35}
-                    if pending
-                    else {"shape": ""}
-                ),
-                "line": {"width": 1.5 if pending else 0, "color": "#6b7079" if pending else color},
-            },
-            customdata=custom.to_numpy(),
-            hovertemplate="%{y}: <b>%{customdata[0]}</b><br>started %{customdata[3]} UTC<br>"
-            "%{customdata[4]}<br>latency %{customdata[1]} · cost %{customdata[5]}"
-            "<br>error: %{customdata[2]}<extra></extra>",
-        )
-    fig.update_layout(
-        barmode="overlay",
-        height=130 + 36 * len(att),
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis={"type": "date", "title": "time (UTC)"},
-        yaxis={"autorange": "reversed", "categoryorder": "array", "categoryarray": labels},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
-    )
-    return fig
 
 
 def chain_line(chain: dict) -> str:
@@ -232,27 +172,14 @@ def render() -> None:
         )
 
     st.subheader("Attempts")
-    st.plotly_chart(timeline_chart(att), width="stretch")
+    st.plotly_chart(attempt_timeline(att), width="stretch")
     table = att[TABLE_COLUMNS]
     st.dataframe(
         table,
         hide_index=True,
         width="stretch",
         placeholder=fmt.DASH,
-        column_config={
-            "attempt_number": st.column_config.NumberColumn("attempt", format="%d"),
-            "model_used": st.column_config.TextColumn("model"),
-            "created_at": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm:ss.SSS"),
-            "completed_at": st.column_config.DatetimeColumn("completed (UTC)", format="YYYY-MM-DD HH:mm:ss.SSS"),
-            "latency_ms": st.column_config.NumberColumn(
-                "latency (ms)", format="%.0f", help=help_text("p50_latency_ms")
-            ),
-            "cost_usd": st.column_config.NumberColumn("cost (USD)", format="$%.6f", help=help_text("total_cost_usd")),
-            "tokens": st.column_config.NumberColumn("tokens", format="%d", help=help_text("total_tokens")),
-            "quality": st.column_config.NumberColumn("quality (0–1)", format="%.3f", help=help_text("avg_quality")),
-            "error_message": st.column_config.TextColumn("error message", width="large"),
-            "error_signature": st.column_config.TextColumn("error signature", help=help_text("error_signature")),
-        },
+        column_config=columns.config(table.columns, **DETAIL_COLUMNS),
     )
     csv_download(table, f"generation_{gid}", None)
 

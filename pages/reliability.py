@@ -8,26 +8,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from queries import reliability, reports
 from queries.glossary import help_text
+from ui import attempts, columns
 from ui import format as fmt
+from ui import kpis as kpis_ui
+from ui import reliability_charts as charts
 from ui.data import cached, prefetch
 from ui.downloads import csv_download
 from ui.guard import guarded
-from ui.links import open_generation
 from ui.state import filters, has_dimension, not_available
-
-# Same colours as the Overview page for statuses; one colour per rate.
-COLORS = {"success": "#2e9e5b", "failed": "#d64545", "timeout": "#e39b24", "pending": "#8a8f98"}
-RATES = {
-    "first_attempt_success_rate": ("First-attempt success", "#8e6bbf"),
-    "success_rate": ("Success (after retries)", "#2e9e5b"),
-    "attempt_success_rate": ("Attempt success", "#3b6fd4"),
-}
-LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend": {"orientation": "h", "y": 1.15, "x": 0}}
 
 
 def hours(v) -> str:
@@ -36,207 +28,33 @@ def hours(v) -> str:
     return f"{v * 60:,.0f} min" if v < 1 else f"{v:,.1f} h"
 
 
-RATE_COLUMNS = {
-    "generations": st.column_config.NumberColumn("generations", help=help_text("generations"), format="%d"),
-    "success_rate": st.column_config.NumberColumn("success", format="percent", help=help_text("success_rate")),
-    "first_attempt_success_rate": st.column_config.NumberColumn(
-        "first-attempt success", format="percent", help=help_text("first_attempt_success_rate")
-    ),
-    "attempts": st.column_config.NumberColumn("attempts", help=help_text("attempts"), format="%d"),
-    "successes": st.column_config.NumberColumn("successful attempts", format="%d"),
-    "failures": st.column_config.NumberColumn("failed attempts", format="%d"),
-    "timeouts": st.column_config.NumberColumn("timed-out attempts", format="%d"),
-    "attempt_success_rate": st.column_config.NumberColumn(
-        "attempt success", format="percent", help=help_text("attempt_success_rate")
-    ),
-    "avg_attempts_per_generation": st.column_config.NumberColumn(
-        "attempts per gen.", format="%.2f", help=help_text("avg_attempts_per_generation")
-    ),
-    "retry_rate": st.column_config.NumberColumn("retry rate", format="percent", help=help_text("retry_rate")),
-    "recovered_by_retry": st.column_config.NumberColumn(
-        "recovered by retry", format="%d", help=help_text("recovered_by_retry")
-    ),
-}
-
-
 # --- KPIs ----------------------------------------------------------------------------------------
 
 
 def kpis(cur: dict, prev: dict, lost: dict, stale: pd.DataFrame, minutes: int) -> None:
+    names = list(kpis_ui.titles("reliability"))  # four in the first row, the rest lead the second
     row = st.columns(4)
-    for col, (key, label) in zip(
-        row,
-        {
-            "success_rate": "Success rate",
-            "first_attempt_success_rate": "First-attempt success",
-            "attempt_success_rate": "Attempt success rate",
-            "recovered_by_retry": "Recovered by retry",
-        }.items(),
-        strict=True,
-    ):
-        value, delta, color = fmt.kpi(key, cur, prev)
-        col.metric(label, value, delta, delta_color=color, help=help_text(key), border=True)
+    for col, name in zip(row, names[:4], strict=True):
+        kpis_ui.box(col, name, cur, prev)
     row = st.columns(4)
-    value, delta, color = fmt.kpi("retry_rate", cur, prev)
-    row[0].metric("Retry rate", value, delta, delta_color=color, help=help_text("retry_rate"), border=True)
+    for col, name in zip(row, names[4:], strict=False):
+        kpis_ui.box(col, name, cur, prev)
     row[1].metric(
         "Cost of failed attempts",
         fmt.usd(lost.get("lost_cost_usd")),
-        help=help_text("failed_attempt_cost_usd"),
+        help=help_text("lost_cost_usd"),
         border=True,
     )
-    row[2].metric(
-        "Time in failed attempts", hours(lost.get("lost_time_h")), help=help_text("failed_attempt_time"), border=True
-    )
+    row[2].metric("Time in failed attempts", hours(lost.get("lost_time_h")), help=help_text("lost_time_h"), border=True)
     row[3].metric(
         f"Stale pending (> {minutes} min)", fmt.count(len(stale)), help=help_text("stale_pending"), border=True
     )
     st.caption(
         f"{fmt.count(cur['generations'])} generations · {fmt.count(cur['attempts'])} attempts · "
         f"{fmt.ratio(cur['avg_attempts_per_generation'])} attempts per generation · "
-        f"{fmt.count(lost.get('failed_attempts'))} failed and {fmt.count(lost.get('timeout_attempts'))} "
+        f"{fmt.count(lost.get('failures'))} failed and {fmt.count(lost.get('timeouts'))} "
         "timed-out attempts"
     )
-
-
-# --- Charts --------------------------------------------------------------------------------------
-
-
-def rates_chart(df: pd.DataFrame, unit: str) -> go.Figure:
-    fig = go.Figure()
-    when = "%{x|%Y-%m-%d %H:00}" if unit == "hour" else "%{x|%Y-%m-%d}"
-    for key, (label, color) in RATES.items():
-        fig.add_scatter(
-            x=df["bucket"],
-            y=df[key] * 100,
-            name=label,
-            mode="lines+markers" if len(df) <= 45 else "lines",
-            line={"color": color, "width": 2},
-            marker={"size": 5},
-            hovertemplate=when + "<br>" + label + ": %{y:.1f}%<extra></extra>",
-        )
-    low = min((df[k].min() for k in RATES if df[k].notna().any()), default=0)
-    bottom = max(0, min(90, int((low * 100 - 5) // 10 * 10))) if pd.notna(low) else 0
-    fig.update_layout(
-        height=340,
-        **LAYOUT,
-        yaxis={"title": "success rate (%)", "range": [bottom, 100.5], "ticksuffix": "%"},
-        xaxis={"title": f"{unit} (UTC)"},
-        hovermode="x unified",
-    )
-    return fig
-
-
-def failures_chart(df: pd.DataFrame, unit: str) -> go.Figure:
-    fig = go.Figure()
-    when = "%{x|%Y-%m-%d %H:00}" if unit == "hour" else "%{x|%Y-%m-%d}"
-    for key, name in (("failures", "failed"), ("timeouts", "timeout")):
-        fig.add_bar(
-            x=df["bucket"],
-            y=df[key],
-            name=f"{name} attempts",
-            marker_color=COLORS[name],
-            hovertemplate=when + "<br>" + name + ": %{y:,} attempts<extra></extra>",
-        )
-    fig.update_layout(
-        barmode="stack",
-        height=260,
-        margin=LAYOUT["margin"],
-        legend={**LAYOUT["legend"], "traceorder": "normal"},
-        yaxis={"title": "failed and timed-out attempts"},
-        xaxis={"title": f"{unit} (UTC)"},
-    )
-    return fig
-
-
-def rates_by_chart(df: pd.DataFrame, dim: str) -> go.Figure:
-    """A dot per rate and group: the gap between first-attempt and final success is what retries add."""
-    labels = df[dim].fillna("(none)").map(fmt.plot_text)
-    fig = go.Figure()
-    for key, (label, color) in RATES.items():
-        fig.add_scatter(
-            x=df[key] * 100,
-            y=labels,
-            name=label,
-            mode="markers",
-            marker={"color": color, "size": 12, "line": {"width": 1, "color": "white"}},
-            customdata=df[["generations", "attempts"]],
-            hovertemplate="%{y}<br>"
-            + label
-            + ": %{x:.1f}%<br>%{customdata[0]:,} generations, %{customdata[1]:,} attempts<extra></extra>",
-        )
-    low = min((df[k].min() for k in RATES if df[k].notna().any()), default=0)
-    left = max(0, min(90, int((low * 100 - 5) // 10 * 10))) if pd.notna(low) else 0
-    fig.update_layout(
-        height=110 + 42 * len(df),
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        xaxis={"title": "success rate (%)", "range": [left, 100.5], "ticksuffix": "%"},
-        yaxis={"autorange": "reversed", "automargin": True},
-    )
-    return fig
-
-
-def failures_by_chart(df: pd.DataFrame, dim: str) -> go.Figure:
-    labels = df[dim].fillna("(none)").map(fmt.plot_text)
-    fig = go.Figure()
-    for key, name in (("failures", "failed"), ("timeouts", "timeout")):
-        fig.add_bar(
-            x=df[key],
-            y=labels,
-            orientation="h",
-            name=f"{name} attempts",
-            marker_color=COLORS[name],
-            hovertemplate="%{y}<br>" + name + ": %{x:,} attempts<extra></extra>",
-        )
-    fig.update_layout(
-        barmode="stack",
-        height=110 + 36 * len(df),
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "traceorder": "normal"},
-        xaxis={"title": "failed and timed-out attempts"},
-        yaxis={"autorange": "reversed", "automargin": True},
-    )
-    return fig
-
-
-def retries_chart(df: pd.DataFrame) -> go.Figure:
-    fig = go.Figure()
-    x = df["attempts"].astype(str)
-    other = df["generations"] - df["succeeded"] - df["failed_final"]
-    for series, name, color in (
-        (df["succeeded"], "ended in success", COLORS["success"]),
-        (df["failed_final"], "ended failed or timed out", COLORS["failed"]),
-        (other, "still pending", COLORS["pending"]),
-    ):
-        if not series.any():
-            continue
-        fig.add_bar(
-            x=x,
-            y=series,
-            name=name,
-            marker_color=color,
-            hovertemplate="%{x} attempt(s)<br>" + name + ": %{y:,} generations<extra></extra>",
-        )
-    # Totals above the bars: the 3- and 4-attempt bars are too small to read against the first one.
-    fig.add_scatter(
-        x=x,
-        y=df["generations"],
-        mode="text",
-        text=[f"{v:,}" for v in df["generations"]],
-        textposition="top center",
-        showlegend=False,
-        hoverinfo="skip",
-    )
-    fig.update_layout(
-        barmode="stack",
-        height=300,
-        margin=LAYOUT["margin"],
-        legend={**LAYOUT["legend"], "traceorder": "normal"},
-        yaxis={"title": "generations", "range": [0, float(df["generations"].max()) * 1.15 if len(df) else 1]},
-        xaxis={"title": "attempts the generation took", "type": "category"},
-    )
-    return fig
 
 
 # --- Sections ------------------------------------------------------------------------------------
@@ -248,7 +66,7 @@ def over_time(f) -> None:
     df = cached(reliability.rates_over_time, f)
     chart, table = st.tabs(["Chart", "Table"])
     with chart:
-        st.plotly_chart(rates_chart(df, unit), width="stretch")
+        st.plotly_chart(charts.rates_chart(df, unit), width="stretch")
         st.caption(
             "Generation rates sit in the "
             + unit
@@ -256,19 +74,19 @@ def over_time(f) -> None:
             + unit
             + " each attempt started."
         )
-        st.plotly_chart(failures_chart(df, unit), width="stretch")
+        st.plotly_chart(charts.failures_chart(df, unit), width="stretch")
     with table:
         st.dataframe(
             df,
             hide_index=True,
             width="stretch",
             placeholder=fmt.DASH,
-            column_config={
-                "bucket": st.column_config.DatetimeColumn(
-                    f"{unit} (UTC)", format="YYYY-MM-DD HH:mm" if unit == "hour" else "YYYY-MM-DD"
+            column_config=columns.config(
+                df.columns,
+                bucket=columns.column(
+                    "bucket", f"{unit} (UTC)", format="YYYY-MM-DD HH:mm" if unit == "hour" else "YYYY-MM-DD"
                 ),
-                **RATE_COLUMNS,
-            },
+            ),
         )
         csv_download(df, f"success_rates_per_{unit}", f, "dl_over_time")
 
@@ -279,19 +97,15 @@ def by_dimension(f, dim: str, title: str) -> None:
     chart, table = st.tabs(["Chart", "Table"])
     with chart:
         left, right = st.columns([3, 2])
-        left.plotly_chart(rates_by_chart(df, dim), width="stretch")
-        right.plotly_chart(failures_by_chart(df, dim), width="stretch")
+        left.plotly_chart(charts.rates_by_chart(df, dim), width="stretch")
+        right.plotly_chart(charts.failures_by_chart(df, dim), width="stretch")
     with table:
         st.dataframe(
             df,
             hide_index=True,
             width="stretch",
             placeholder=fmt.DASH,
-            column_config={
-                "model_used": st.column_config.TextColumn("model"),
-                "story_type": st.column_config.TextColumn("story type"),
-                **RATE_COLUMNS,
-            },
+            column_config=columns.config(df.columns),
         )
         csv_download(df, f"reliability_by_{dim}", f, f"dl_by_{dim}")
     st.caption("A generation counts for the model and story type of its first attempt; attempts count for their own.")
@@ -301,20 +115,18 @@ def retries(f, cur: dict) -> None:
     st.subheader("Attempts per generation")
     df = cached(reports.fetch_report, "retries", f)
     left, right = st.columns([3, 2])
-    left.plotly_chart(retries_chart(df), width="stretch")
+    left.plotly_chart(charts.retries_chart(df), width="stretch")
     with right:
         st.dataframe(
             df,
             hide_index=True,
             width="stretch",
-            column_config={
-                "attempts": st.column_config.NumberColumn("attempts taken", format="%d"),
-                "generations": st.column_config.NumberColumn("generations", format="%d"),
-                "succeeded": st.column_config.NumberColumn("ended in success", format="%d"),
-                "failed_final": st.column_config.NumberColumn(
-                    "ended failed", format="%d", help="Ended failed or timed out."
-                ),
-            },
+            column_config=columns.config(
+                df.columns,
+                attempts=columns.number("attempts taken"),  # a number of attempts, not the metric
+                succeeded=columns.number("ended in success"),
+                failed_final=columns.number("ended failed", help="Ended failed or timed out."),
+            ),
         )
         csv_download(df, "retries", f, "dl_retries")
         st.caption(
@@ -337,22 +149,7 @@ def lost(f, by_model: pd.DataFrame, total: dict) -> None:
         width="stretch",
         placeholder=fmt.DASH,
         column_order=[c for c in by_model.columns if c != "is_total"],
-        column_config={
-            "model_used": st.column_config.TextColumn("model"),
-            "failed_attempts": st.column_config.NumberColumn("failed attempts", format="%d"),
-            "timeout_attempts": st.column_config.NumberColumn("timed-out attempts", format="%d"),
-            "failed_cost_usd": st.column_config.NumberColumn("failed: cost (USD)", format="$%.4f"),
-            "timeout_cost_usd": st.column_config.NumberColumn("timed out: cost (USD)", format="$%.4f"),
-            "lost_cost_usd": st.column_config.NumberColumn(
-                "total lost (USD)", format="$%.4f", help=help_text("failed_attempt_cost_usd")
-            ),
-            "failure_cost_share": st.column_config.NumberColumn("share of model's cost", format="percent"),
-            "failed_time_h": st.column_config.NumberColumn("failed: time (h)", format="%.2f h"),
-            "timeout_time_h": st.column_config.NumberColumn("timed out: time (h)", format="%.2f h"),
-            "lost_time_h": st.column_config.NumberColumn(
-                "total time (h)", format="%.2f h", help=help_text("failed_attempt_time")
-            ),
-        },
+        column_config=columns.config(by_model.columns),
     )
     csv_download(by_model.drop(columns=["is_total"]), "failed_attempt_cost_by_model", f, "dl_lost")
 
@@ -372,11 +169,10 @@ def phases(f) -> None:
         width="stretch",
         placeholder=fmt.DASH,
         column_config={
-            "phase": st.column_config.TextColumn("phase"),
-            "attempts_reporting": st.column_config.NumberColumn("attempts reporting it", format="%d"),
-            "attempts_with_retries": st.column_config.NumberColumn("attempts with a retry", format="%d"),
-            "retries": st.column_config.NumberColumn("retries", format="%d"),
-            "retries_per_attempt": st.column_config.NumberColumn("retries per attempt", format="%.3f"),
+            "attempts_reporting": columns.number("attempts reporting it"),
+            "attempts_with_retries": columns.number("attempts with a retry"),
+            "retries": columns.number("retries"),
+            "retries_per_attempt": columns.number("retries per attempt", format="%.3f"),
         },
     )
     csv_download(df, "phase_retries", f, "dl_phases")
@@ -394,27 +190,13 @@ def stale_section(f, stale: pd.DataFrame, minutes: int) -> None:
         f"Attempts still pending more than {minutes} minutes after they started (GENLENS_STALE_PENDING_MINUTES), "
         "oldest first. Select a row to open the generation."
     )
-    event = st.dataframe(
+    attempts.table(
         stale,
-        hide_index=True,
-        width="stretch",
+        f,
         key=f"gl_rel_stale_{f.describe()}",
-        on_select="rerun",
-        selection_mode="single-row",
-        placeholder=fmt.DASH,
-        column_config={
-            "generation_id": st.column_config.TextColumn("generation"),
-            "attempt_number": st.column_config.NumberColumn("attempt", format="%d"),
-            "model_used": st.column_config.TextColumn("model"),
-            "story_type": st.column_config.TextColumn("story type"),
-            "created_at": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-            "age_minutes": st.column_config.NumberColumn("pending for (min)", format="%,.0f min"),
-        },
+        age_minutes=columns.number("pending for (min)", format="%,.0f min"),
     )
     csv_download(stale, "stale_pending", f, "dl_stale")
-    rows = event.selection.rows if event is not None else []
-    if rows:
-        open_generation(f, str(stale.iloc[rows[0]]["generation_id"]))
 
 
 def render() -> None:

@@ -18,7 +18,8 @@ from access.roles import VIEWER_REPORTS
 from queries import masking, reports
 from queries.csv_format import csv_lines
 from queries.filters import STATUSES, Filters
-from queries.glossary import GLOSSARY, help_text
+from queries.glossary import GLOSSARY
+from ui import columns
 from ui import format as fmt
 from ui.access import current
 from ui.data import TTL, cached
@@ -43,36 +44,40 @@ _REPORT_SEEN = "rp_report_url"
 _STATUS_KEY = "rp_statuses"
 _STATUS_SEEN = "rp_status_url"
 
-PCT = {"format": "percent"}
+# The preview is headed by the CSV's own column names (what a script reading the file sees), with
+# the registry's formats and tooltips; a unit the name does not carry is added.
+UNIT_SUFFIX = {"pct": " (%)", "score": " (0–1)", "date": " (UTC)", "datetime": " (UTC)"}
+SECONDS = "YYYY-MM-DD HH:mm:ss"
+FORMATTED = (
+    "model_used",
+    "day",
+    "success_rate",
+    "attempt_success_rate",
+    "first_attempt_success_rate",
+    "retry_rate",
+    "avg_attempts_per_generation",
+    "cost_per_success_usd",
+    "cost_usd",
+    "p50_latency_ms",
+    "p95_latency_ms",
+    "latency_ms",
+    "avg_quality",
+    "quality",
+    "created_at",
+    "completed_at",
+    "error_signature",
+)
+
+
+def csv_column(name: str, **kw):
+    return columns.column(name, name + UNIT_SUFFIX.get(columns.kind(name), ""), **kw)
+
+
 COLUMN_CONFIG = {
-    "model_used": st.column_config.TextColumn("model_used"),
-    "day": st.column_config.DateColumn("day (UTC)", format="YYYY-MM-DD"),
-    "success_rate": st.column_config.NumberColumn("success_rate (%)", help=help_text("success_rate"), **PCT),
-    "attempt_success_rate": st.column_config.NumberColumn(
-        "attempt_success_rate (%)", help=help_text("attempt_success_rate"), **PCT
-    ),
-    "first_attempt_success_rate": st.column_config.NumberColumn(
-        "first_attempt_success_rate (%)", help=help_text("first_attempt_success_rate"), **PCT
-    ),
-    "retry_rate": st.column_config.NumberColumn("retry_rate (%)", help=help_text("retry_rate"), **PCT),
-    "avg_attempts_per_generation": st.column_config.NumberColumn(
-        "avg_attempts_per_generation", help=help_text("avg_attempts_per_generation"), format="%.2f"
-    ),
-    "total_cost_usd": st.column_config.NumberColumn("total_cost_usd", help=help_text("total_cost_usd"), format="$%.2f"),
-    "cost_per_success_usd": st.column_config.NumberColumn(
-        "cost_per_success_usd", help=help_text("cost_per_success_usd"), format="$%.4f"
-    ),
-    "cost_usd": st.column_config.NumberColumn("cost_usd", format="$%.4f"),
-    "p50_latency_ms": st.column_config.NumberColumn("p50_latency_ms", help=help_text("p50_latency_ms"), format="%.0f"),
-    "p95_latency_ms": st.column_config.NumberColumn("p95_latency_ms", help=help_text("p95_latency_ms"), format="%.0f"),
-    "latency_ms": st.column_config.NumberColumn("latency_ms", format="%.0f"),
-    "avg_quality": st.column_config.NumberColumn("avg_quality (0–1)", help=help_text("avg_quality"), format="%.3f"),
-    "quality": st.column_config.NumberColumn("quality (0–1)", format="%.3f"),
-    "first_seen": st.column_config.DatetimeColumn("first_seen (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-    "last_seen": st.column_config.DatetimeColumn("last_seen (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-    "created_at": st.column_config.DatetimeColumn("created_at (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-    "completed_at": st.column_config.DatetimeColumn("completed_at (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-    "error_signature": st.column_config.TextColumn("error_signature", help=help_text("error_signature")),
+    **{name: csv_column(name) for name in FORMATTED},
+    "total_cost_usd": csv_column("total_cost_usd", format="$%.2f"),
+    "first_seen": columns.when("first_seen (UTC)", format=SECONDS),
+    "last_seen": columns.when("last_seen (UTC)", format=SECONDS),
 }
 
 
@@ -217,7 +222,7 @@ def render() -> None:
     st.title("Reports")
     name, statuses = pick_report()
     f = replace(filters(), statuses=statuses)
-    description = reports.REPORTS[name][1]
+    description = reports.REPORTS[name]
     last_day = (f.until - timedelta(days=1)).strftime("%Y-%m-%d")
     st.caption(
         f"Generations started {f.since:%Y-%m-%d} to {last_day} (UTC), with the sidebar's filters"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from data_access import refresh
 from data_access.engine import Database, get_database
-from queries.core import fetch, table
+from data_access.facts import facts_relation
+from metrics.scope import table
+from queries.core import fetch
 
 
 def known_models(db: Database | None = None) -> list[str]:
@@ -24,10 +27,9 @@ SELECT model_used FROM m WHERE model_used IS NOT NULL"""
     return [str(v) for v in df["model_used"]] if not df.empty else []
 
 
-def data_range(db: Database | None = None) -> tuple:
-    """(first, last) created_at in the table, or (None, None) when it is empty."""
+def fast_path(db: Database | None = None) -> tuple[bool, str]:
+    """(whether pages read GenLens' derived tables, and if not, the true cause in one sentence)."""
     db = db or get_database()
-    t = table(db)
-    df = fetch(f"SELECT min(created_at) AS first, max(created_at) AS last FROM {t}", {}, db=db)
-    row = df.iloc[0]
-    return (None if pd.isna(row["first"]) else row["first"], None if pd.isna(row["last"]) else row["last"])
+    if facts_relation(db):
+        return True, ""
+    return False, refresh.status(db)

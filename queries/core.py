@@ -1,19 +1,13 @@
-"""The building blocks every query shares: the table, the scope of a window, typed JSONB reads.
+"""The one choke point for running a query: read-only, under the statement timeout, masked.
 
-`scoped(filters)` gives the CTEs `att` (attempts of the generations in scope, with the typed
-values of METRICS.md) and `gen` (one row per generation: attempts, final and first status) plus
-their bound parameters. Every metric is written on top of these two, so "in scope" and "valid
-cost" mean one thing everywhere.
+Every query of `queries/` runs through `fetch` (a DataFrame of already aggregated rows) or
+`streaming` (rows from a server-side cursor, for CSV of any size); personal columns leave masked.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -21,345 +15,9 @@ from sqlalchemy import bindparam, text
 
 from data_access.engine import Database, get_database, read_only
 from queries import masking
-from queries.filters import Filters
-from queries.signatures import PARAMS as SIGNATURE_PARAMS
-from queries.signatures import signature_sql
-
-TERMINAL = "('success', 'failed', 'timeout')"
 
 
-def table(db: Database) -> str:
-    """What queries read FROM: the generations table or GenLens' view of another source.
-
-    Built only from validated settings (schema names pass validate_schema), never from input.
-    """
-    return db.relation or f'"{db.schema}".generations'
-
-
-# --- Safe JSONB reads (METRICS.md "Values read from an attempt") -------------------------------
-# `#>` and `->` return NULL, never raise, on arrays, strings and missing keys; the CASE casts only
-# JSON numbers. Every read of generation_metadata goes through these two functions.
-
-
-def json_number(path: str, meta: str = "g.generation_metadata", upper: float | None = None) -> str:
-    """A non-negative JSON number at `path` ('{cost_usd}', '{duration_ms,total}'), else NULL."""
-    v = f"({meta} #> '{path}')"
-    bound = f" AND {v}::numeric <= {upper}" if upper is not None else ""
-    return f"(CASE WHEN jsonb_typeof({v}) = 'number' AND {v}::numeric >= 0{bound} THEN {v}::numeric END)"
-
-
-def json_text(path: str, meta: str = "g.generation_metadata") -> str:
-    """A JSON string at `path`, else NULL."""
-    v = f"({meta} #> '{path}')"
-    return f"(CASE WHEN jsonb_typeof({v}) = 'string' THEN {v} #>> '{{}}' END)"
-
-
-COST = json_number("{cost_usd}")
-TOKENS = json_number("{total_tokens,total}")
-DURATION = json_number("{duration_ms,total}")
-QUALITY = json_number("{quality_scores,overall}", upper=1)
-IS_TEST = "(jsonb_typeof(g.generation_metadata) = 'object' AND g.generation_metadata ? 'test_run_id')"
-
-# Kinds of metadata issue, each a boolean over one attempt; `metadata_issue` is any of them.
-ISSUE_KINDS = {
-    "not_an_object": "(g.generation_metadata IS NOT NULL AND jsonb_typeof(g.generation_metadata) <> 'object')",
-    "invalid_cost": f"(g.generation_metadata #> '{{cost_usd}}' IS NOT NULL AND {COST} IS NULL)",
-    "invalid_quality": f"(g.generation_metadata #> '{{quality_scores,overall}}' IS NOT NULL AND {QUALITY} IS NULL)",
-    "invalid_tokens": f"(g.generation_metadata #> '{{total_tokens,total}}' IS NOT NULL AND {TOKENS} IS NULL)",
-    "invalid_duration": f"(g.generation_metadata #> '{{duration_ms,total}}' IS NOT NULL AND {DURATION} IS NULL)",
-}
-METADATA_ISSUE = "(" + " OR ".join(ISSUE_KINDS.values()) + ")"
-
-LATENCY = (
-    f"(CASE WHEN g.status IN {TERMINAL} AND g.completed_at >= g.created_at"
-    " THEN (extract(epoch FROM g.completed_at - g.created_at) * 1000)::float8 END)"
-)
-
-ATTEMPT_COLUMNS = f"""
-    g.generation_id, g.attempt_number, g.status, g.model_used, g.story_type, g.user_id,
-    g.created_at, g.completed_at, g.error_message, (g.error_message IS NOT NULL) AS has_message,
-    (g.status IN {TERMINAL}) AS terminal,
-    {LATENCY} AS latency_ms,
-    {COST} AS cost_usd,
-    {TOKENS} AS tokens,
-    {DURATION} AS duration_ms,
-    {QUALITY} AS quality,
-    {METADATA_ISSUE} AS metadata_issue"""
-
-
-# Phases of the Stage 5 pipeline that report their own tokens and duration.
-PHASES = ("metadata", "sections", "validation")
-
-# Further per-attempt values a query may ask `scoped` for, by name (the facts table stores all but
-# the prompt). Each reads the raw attempt `g` with the rules above.
-EXTRAS: dict[str, str] = {
-    **ISSUE_KINDS,
-    **{f"tok_{p}": json_number("{total_tokens," + p + "}") for p in PHASES},
-    **{f"dur_{p}": json_number("{duration_ms," + p + "}") for p in PHASES},
-    # generation_metadata.retry_count as {phase: retries} with the known values only (a JSON number
-    # >= 0, or an array: the sum of its elements that are), NULL when none is known; never raises.
-    "retry_phases": f"""(SELECT jsonb_object_agg(k.key, v.retries)
-        FROM jsonb_each(CASE WHEN jsonb_typeof(g.generation_metadata #> '{{retry_count}}') = 'object'
-                             THEN g.generation_metadata #> '{{retry_count}}' ELSE '{{}}'::jsonb END) AS k(key, value)
-        CROSS JOIN LATERAL (SELECT CASE jsonb_typeof(k.value)
-            WHEN 'number' THEN {json_number("{}", meta="k.value")}
-            WHEN 'array' THEN (SELECT COALESCE(sum({json_number("{}", meta="e.value")}), 0)
-                               FROM jsonb_array_elements(CASE WHEN jsonb_typeof(k.value) = 'array'
-                                                         THEN k.value ELSE '[]'::jsonb END) AS e(value))
-            END AS retries) AS v
-        WHERE v.retries IS NOT NULL)""",
-    "prompt": "g.prompt",
-    # always in att over the raw table; from the facts table only when asked for (it is read from
-    # the attempt row itself, once per row: costly in a CTE that PostgreSQL materialises)
-    "error_message": "g.error_message",
-}
-FACT_EXTRAS = tuple(name for name in EXTRAS if name not in ("prompt", "error_message"))
-
-# One row per generation in scope (after `gen`): when its first attempt started, and that attempt's
-# model and type (`Sql.g1`; stored in the facts table for unfiltered scopes).
-G1 = """
-, g1 AS (
-    SELECT gen.generation_id, gen.attempts, gen.final_status, gen.first_status,
-           min(att.created_at) AS first_at,
-           (array_agg(att.model_used ORDER BY att.attempt_number, att.created_at))[1] AS first_model,
-           (array_agg(att.story_type ORDER BY att.attempt_number, att.created_at))[1] AS first_type
-    FROM gen JOIN att USING (generation_id)
-    GROUP BY gen.generation_id, gen.attempts, gen.final_status, gen.first_status
-)"""
-
-
-@dataclass(frozen=True)
-class Sql:
-    """SQL text with its bound parameters; `expanding` names the list-valued ones.
-
-    `signature` is the SQL for the error signature of a failed or timed-out `att` row with a
-    message (precomputed in the facts table, else the regular expressions, which need
-    `with_signatures` params).
-    """
-
-    text: str
-    params: dict[str, Any]
-    expanding: tuple[str, ...] = ()
-    signature: str = ""
-    g1: str = ""
-    # att rows carry their generation's is_final, gen_final_status, gen_first_status and
-    # gen_attempts (the facts table, unfiltered scope): generation figures need no second pass.
-    facts_gen: bool = False
-
-
-def attempt_filter(f: Filters, alias: str = "g") -> tuple[str, dict[str, Any], tuple[str, ...]]:
-    """The attempt-level narrowing (model, type, user, status) as one AND-ed fragment."""
-    bits, params, expanding = ["TRUE"], {}, []
-    if f.models:
-        bits.append(f"{alias}.model_used IN :models")
-        params["models"] = list(f.models)
-        expanding.append("models")
-    if f.types:
-        bits.append(f"{alias}.story_type IN :types")
-        params["types"] = list(f.types)
-        expanding.append("types")
-    if f.user:
-        bits.append(f"{alias}.user_id = CAST(:user_id AS uuid)")
-        params["user_id"] = f.user
-    if f.statuses:
-        bits.append(f"{alias}.status IN :statuses")
-        params["statuses"] = list(f.statuses)
-        expanding.append("statuses")
-    return " AND ".join(bits), params, tuple(expanding)
-
-
-# --- The facts table (data_access/facts.py) ---------------------------------------------------
-
-FACTS_TTL_S = 5.0  # how long a "the facts table is usable" answer is trusted
-_facts_seen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_facts_lock = threading.Lock()
-_FACTS_CHECK = """
-SELECT CASE WHEN to_regclass(:facts) IS NULL OR to_regclass(:broken) IS NULL THEN false
-       ELSE has_table_privilege(to_regclass(:facts), 'SELECT')
-            AND has_table_privilege(to_regclass(:broken), 'SELECT')
-            AND (SELECT count(*) FROM pg_trigger
-                 WHERE tgrelid = to_regclass(:source) AND tgname = ANY (:triggers) AND tgenabled <> 'D') = :n
-            AND EXISTS (SELECT 1 FROM pg_attribute
-                        WHERE attrelid = to_regclass(:facts) AND attname = :mark AND NOT attisdropped)
-       END"""
-
-
-def facts_relation(db: Database | None = None) -> str:
-    """The facts table's name when queries may read it, else "" (read `generations` directly).
-
-    Usable when the source is the canonical table, GENLENS_FACTS is not 0, the table exists with
-    this version's columns (its newest migration ran), the dashboard may SELECT it and all its
-    triggers are enabled (so it holds what `generations` holds).
-    """
-    from data_access.facts import LATEST_MARK, TABLE, TRIGGERS
-
-    db = db or get_database()
-    if not db.settings.use_facts or db.relation != f'"{db.schema}".generations':
-        return ""
-    now = time.monotonic()
-    with _facts_lock:
-        seen = _facts_seen.get(db.engine)
-    if seen is not None and seen[0] > now:
-        return seen[1]
-    rel, broken = f'"{db.schema}".{TABLE}', f'"{db.schema}".{TABLE}_broken'
-    try:
-        with db.engine.connect() as conn:
-            ok = bool(
-                conn.execute(
-                    text(_FACTS_CHECK),
-                    {
-                        "facts": rel,
-                        "broken": broken,
-                        "source": db.relation,
-                        "triggers": list(TRIGGERS),
-                        "n": len(TRIGGERS),
-                        "mark": LATEST_MARK,
-                    },
-                ).scalar()
-            )
-            # A trigger that could not derive some facts leaves a row here (data_access/facts.py).
-            ok = ok and not conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {broken})")).scalar()
-    except Exception:  # noqa: BLE001 - unreachable now: the page's own query reports it
-        return ""
-    value = rel if ok else ""
-    with _facts_lock:
-        _facts_seen[db.engine] = (now + FACTS_TTL_S, value)
-    return value
-
-
-def forget_facts(db: Database) -> None:
-    """Check the facts table again on the next query (after a rebuild or a bulk load)."""
-    with _facts_lock:
-        _facts_seen.pop(db.engine, None)
-
-
-_FACT_ATTEMPT_BASE = f"""
-    g.generation_id, g.attempt_number, g.status, g.model_used, g.story_type, g.user_id,
-    g.created_at, g.completed_at, g.has_message,
-    (g.status IN {TERMINAL}) AS terminal,
-    g.latency_ms, g.cost_usd, g.tokens, g.duration_ms, g.quality, g.metadata_issue,
-    g.error_signature AS signature_pre"""
-# The generation's figures an att row carries: (att column, facts column, the facts column over
-# the generation's attempts of this attempt's model: what a filter on one model leaves of it).
-_GEN_FIGURES = (
-    ("is_final", "is_final", "m_final"),
-    ("gen_final_status", "final_status", "m_final_status"),
-    ("gen_first_status", "first_status", "m_first_status"),
-    ("gen_attempts", "gen_attempts", "m_gen_attempts"),
-    ("type_first", "type_first", "m_type_first"),
-)
-
-
-def _fact_columns(one_model: bool) -> str:
-    figures = ", ".join(f"g.{m if one_model else c} AS {name}" for name, c, m in _GEN_FIGURES)
-    return f"{_FACT_ATTEMPT_BASE},\n    {figures}"
-
-
-def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...]) -> Sql:
-    t = table(db)
-    where, params, expanding = attempt_filter(f)
-    tests = "" if f.include_tests else "AND NOT g.is_test"
-
-    def raw_column(column: str) -> str:
-        # Text kept out of the narrow facts table, read from the attempt itself (only for the rows
-        # a query actually outputs or searches: unused subquery outputs are not computed).
-        return (
-            f"(SELECT g2.{column} FROM {t} g2"
-            f" WHERE g2.generation_id = g.generation_id AND g2.attempt_number = g.attempt_number)"
-        )
-
-    extra = "".join(f", g.{n}" if n in FACT_EXTRAS else f", {raw_column(n)} AS {n}" for n in extras)
-    in_window = f"g.scope_at >= :since AND g.scope_at < :until {tests}"
-    g1 = G1
-    one_model = len(f.models) == 1 and not (f.types or f.user or f.statuses)
-    if one_model:
-        # One model: what the filter leaves of a generation is its attempts of that model, whose
-        # count, final and first status, first time and type are stored too.
-        gen = f"""SELECT g.generation_id, g.m_gen_attempts AS attempts, g.m_final_status AS final_status,
-           g.m_first_status AS first_status, g.m_first_at AS first_at, g.model_used AS first_model,
-           g.m_first_type AS first_type
-    FROM {facts} g WHERE {in_window} AND {where} AND g.m_final"""
-        g1 = "\n, g1 AS (SELECT * FROM gen)"
-    elif where == "TRUE":
-        # Unfiltered: each generation's attempt count, final and first status, first model and
-        # type are stored.
-        gen = f"""SELECT g.generation_id, g.gen_attempts AS attempts, g.final_status, g.first_status,
-           g.scope_at AS first_at, g.first_model, g.first_type
-    FROM {facts} g WHERE {in_window} AND g.is_final"""
-        g1 = "\n, g1 AS (SELECT * FROM gen)"
-    else:
-        gen = """SELECT generation_id, count(*) AS attempts,
-           (array_agg(status ORDER BY attempt_number DESC, created_at DESC))[1] AS final_status,
-           (array_agg(status ORDER BY attempt_number, created_at))[1] AS first_status
-    FROM att GROUP BY generation_id"""
-    # Columns read from the attempt row itself are computed per row of att: never materialise it
-    # then (the queries that ask for them read att once, and only some of its rows).
-    inline = " NOT MATERIALIZED" if any(n not in FACT_EXTRAS for n in extras) else ""
-    sql = f"""
-WITH att AS{inline} (
-    SELECT {_fact_columns(one_model)}{extra}
-    FROM {facts} g
-    WHERE {in_window} AND {where}
-), gen AS (
-    {gen}
-)"""
-    params.update(since=f.since, until=f.until)
-    return Sql(sql, params, expanding, "att.signature_pre", g1, where == "TRUE" or one_model)
-
-
-def scoped(f: Filters, db: Database | None = None, *, extras: tuple[str, ...] = ()) -> Sql:
-    """`WITH` clause defining att (attempts in scope) and gen (generations in scope).
-
-    A generation is in scope when its first attempt (lowest created_at) is in [since, until);
-    then all its attempts count, retries after `until` included. Test generations are out unless
-    `include_tests`. Attempt filters narrow the attempts; a generation stays if any remains.
-    `extras` names further columns of att (EXTRAS). Reads the facts table when it is usable, else
-    the raw attempts; both give the same rows.
-    """
-    db = db or get_database()
-    unknown = [n for n in extras if n not in EXTRAS]
-    if unknown:
-        raise ValueError(f"unknown extra column {unknown[0]!r}")
-    facts = facts_relation(db)
-    if facts:
-        return _scoped_facts(f, db, facts, extras)
-    t = table(db)
-    where, params, expanding = attempt_filter(f)
-    tests = (
-        ""
-        if f.include_tests
-        else f"AND NOT EXISTS (SELECT 1 FROM {t} g WHERE g.generation_id = c.generation_id AND {IS_TEST})"
-    )
-    extra = "".join(f", {EXTRAS[n]} AS {n}" for n in extras if n != "error_message")
-    sql = f"""
-WITH cand AS (
-    SELECT DISTINCT generation_id FROM {t} WHERE created_at >= :since AND created_at < :until
-), scope AS (
-    SELECT c.generation_id FROM cand c
-    WHERE NOT EXISTS (SELECT 1 FROM {t} p WHERE p.generation_id = c.generation_id AND p.created_at < :since)
-    {tests}
-), att AS (
-    SELECT {ATTEMPT_COLUMNS}{extra}
-    FROM {t} g
-    WHERE g.created_at >= :since AND g.generation_id IN (SELECT generation_id FROM scope) AND {where}
-), gen AS (
-    SELECT generation_id, count(*) AS attempts,
-           (array_agg(status ORDER BY attempt_number DESC, created_at DESC))[1] AS final_status,
-           (array_agg(status ORDER BY attempt_number, created_at))[1] AS first_status
-    FROM att GROUP BY generation_id
-)"""
-    params.update(since=f.since, until=f.until)
-    return Sql(sql, params, expanding, SIGNATURE, G1)
-
-
-def with_signatures(params: dict[str, Any]) -> dict[str, Any]:
-    return {**params, **SIGNATURE_PARAMS}
-
-
-SIGNATURE = signature_sql("att.error_message")
-
-
-def _statement(sql: str, params: dict[str, Any], expanding: tuple[str, ...]):
+def statement(sql: str, params: dict[str, Any], expanding: tuple[str, ...]):
     stmt = text(sql)
     if expanding:
         stmt = stmt.bindparams(*(bindparam(n, expanding=True) for n in expanding))
@@ -379,7 +37,7 @@ def fetch(
     """
     db = db or get_database()
     with read_only(db) as conn:
-        result = conn.execute(_statement(sql, params, expanding), params)
+        result = conn.execute(statement(sql, params, expanding), params)
         df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     return masking.apply_frame(df, policy)
 
@@ -392,7 +50,7 @@ def streaming(
     db = db or get_database()
     with read_only(db) as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(
-            _statement(sql, params, expanding), params
+            statement(sql, params, expanding), params
         )
         columns = list(result.keys())
         yield columns, masking.apply_rows(columns, result)

@@ -1,6 +1,6 @@
 """Cost & Quality: what the generations cost, where the tokens and time go, how good the stories are.
 
-Every function is one SQL statement over `queries.core.scoped` (attempts of the generations in
+Every function is one SQL statement over `metrics.scope.scoped` (attempts of the generations in
 scope, typed values of METRICS.md). Costs are USD, durations ms, quality a score in [0, 1];
 unknown values are left out of sums and averages. The outlier lists are the Stage 5 seed's
 "expensive", "slow" and "low-quality" queries over attempts, with adjustable thresholds.
@@ -16,10 +16,14 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
-from data_access.engine import Database
-from queries.core import PHASES, Sql, fetch, scoped, streaming
+from data_access.engine import Database, get_database
+from data_access.facts import ROLLUP, ROLLUP_QUALITY, TABLE
+from metrics import planner
+from metrics.filters import Filters
+from metrics.scope import PHASES, Sql, scoped
+from metrics.sources import ROLLUP_MODELS, ROLLUP_WINDOW, rollup_params
+from queries.core import fetch, streaming
 from queries.csv_format import csv_lines
-from queries.filters import Filters
 
 HISTOGRAM_BINS = 20
 QUALITY_BINS = 100  # the quality rollup's bins: it answers any bin count dividing this
@@ -27,6 +31,21 @@ QUALITY_BINS = 100  # the quality rollup's bins: it answers any bin count dividi
 
 def _rate(num: str, den: str) -> str:
     return f"(CAST({num} AS float8) / NULLIF({den}, 0))"
+
+
+# by_model's metrics, in column order
+BY_MODEL = (
+    "attempts",
+    "successes",
+    "attempts_with_cost",
+    "total_cost_usd",
+    "avg_cost_usd",
+    "cost_per_success_attempt_usd",
+    "avg_quality",
+    "p50_latency_ms",
+    "p95_latency_ms",
+    "total_tokens",
+)
 
 
 # --- Cost -------------------------------------------------------------------------------------
@@ -37,34 +56,11 @@ def by_model(f: Filters, db: Database | None = None) -> pd.DataFrame:
 
     Grain: model. Filters: all sidebar filters. Columns: attempts, successes (success attempts),
     attempts_with_cost, total_cost_usd (USD, 0 when none known), avg_cost_usd (USD per attempt
-    with a known cost), cost_per_success_usd (total cost of the model's attempts / its successful
-    attempts; failed attempts cost money too), avg_quality (0-1), p50/p95_latency_ms (ms),
+    with a known cost), cost_per_success_attempt_usd (total cost of the model's attempts / its
+    successful attempts; failed attempts cost money too), avg_quality (0-1), p50/p95_latency_ms (ms),
     total_tokens.
     """
-    from queries import rollup
-
-    if rollup.usable(f, db, by_attempt=True):
-        return rollup.cost_by_model_frame(f, db)
-    s = scoped(f, db)
-    sql = (
-        s.text
-        + f"""
-SELECT model_used,
-       count(*) AS attempts,
-       count(*) FILTER (WHERE status = 'success') AS successes,
-       count(cost_usd) AS attempts_with_cost,
-       CAST(COALESCE(sum(cost_usd), 0) AS float8) AS total_cost_usd,
-       CAST(avg(cost_usd) AS float8) AS avg_cost_usd,
-       {_rate("COALESCE(sum(cost_usd), 0)", "count(*) FILTER (WHERE status = 'success')")} AS cost_per_success_usd,
-       CAST(avg(quality) AS float8) AS avg_quality,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_latency_ms,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency_ms,
-       CAST(COALESCE(sum(tokens), 0) AS bigint) AS total_tokens
-FROM att
-GROUP BY model_used
-ORDER BY total_cost_usd DESC, model_used"""
-    )
-    return fetch(sql, s.params, s.expanding, db)
+    return planner.frame(f, BY_MODEL, by=("model_used",), order="total_cost_usd DESC, model_used", db=db)
 
 
 def cost_by_day(f: Filters, db: Database | None = None) -> pd.DataFrame:
@@ -73,26 +69,10 @@ def cost_by_day(f: Filters, db: Database | None = None) -> pd.DataFrame:
     Grain: day x model. Filters: all sidebar filters. Columns: attempts, total_cost_usd (USD, 0
     when none known). Summed over models a day's cost is the daily report's total_cost_usd.
     """
-    from queries import rollup
-
-    if rollup.usable(f, db, by_attempt=True):
-        return rollup.cost_by_day_frame(f, db)
-    s = scoped(f, db)
-    sql = (
-        s.text
-        + """
-SELECT CAST(created_at AT TIME ZONE 'UTC' AS date) AS day,
-       model_used,
-       count(*) AS attempts,
-       CAST(COALESCE(sum(cost_usd), 0) AS float8) AS total_cost_usd
-FROM att
-GROUP BY 1, 2
-ORDER BY 1, 2"""
-    )
-    return fetch(sql, s.params, s.expanding, db)
+    return planner.frame(f, ("attempts", "total_cost_usd"), by=("day", "model_used"), order="day, model_used", db=db)
 
 
-# cost_by_story_type's output from CTE t (one row per story type); shared with queries.rollup
+# cost_by_story_type's output from CTE t (one row per story type), over the attempts or the rollup
 BY_TYPE_SELECT = f"""SELECT story_type, generations, successful_generations, attempts,
        CAST(total_cost_usd AS float8) AS total_cost_usd,
        CAST(avg_cost_usd AS float8) AS avg_cost_usd,
@@ -108,10 +88,8 @@ def cost_by_story_type(f: Filters, db: Database | None = None) -> pd.DataFrame:
     (final status success), attempts, total_cost_usd (USD), avg_cost_usd (USD per attempt with a
     known cost), cost_per_success_usd (total cost / successful generations of that type).
     """
-    from queries import rollup
-
-    if rollup.usable(f, db, one_model=True):
-        return rollup.cost_by_type_frame(f, db)
+    if planner.rollup_answers(f, (ROLLUP,), generations=True, db=db):
+        return _cost_by_type_rollup(f, db or get_database())
     s = scoped(f, db)
     if s.facts_gen:
         # the facts rows say which attempt is its generation's first of its type, and its final
@@ -141,6 +119,26 @@ def cost_by_story_type(f: Filters, db: Database | None = None) -> pd.DataFrame:
     return fetch(sql, s.params, s.expanding, db)
 
 
+def _cost_by_type_rollup(f: Filters, db: Database) -> pd.DataFrame:
+    """cost_by_story_type from the daily rollup: generations per type counted on the row of their
+    first attempt of that type (per (generation, model) under a filter on one model)."""
+    g = "m" if f.models else ""
+    sql = f"""
+WITH t AS (
+    SELECT story_type,
+           CAST(sum({g}type_gens) AS bigint) AS generations,
+           CAST(sum({g}type_gens_success) AS bigint) AS successful_generations,
+           CAST(sum(attempts) AS bigint) AS attempts,
+           sum(cost_usd) AS total_cost_usd,
+           sum(cost_usd) / NULLIF(sum(cost_n), 0) AS avg_cost_usd
+    FROM "{db.schema}".{ROLLUP}
+    WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND attempts <> 0
+    GROUP BY story_type
+)
+{BY_TYPE_SELECT}"""
+    return fetch(sql, rollup_params(f), db=db)
+
+
 # --- Tokens and time by phase -----------------------------------------------------------------
 
 
@@ -153,10 +151,8 @@ def phase_usage(f: Filters, per_model: bool = False, db: Database | None = None)
     (per attempt reporting that phase), attempts_with_duration, total_duration_ms, avg_duration_ms
     (ms). Phases no attempt reports are left out.
     """
-    from queries import rollup
-
-    if rollup.usable(f, db, by_attempt=True):
-        return rollup.phase_usage_frame(f, per_model, db)
+    if planner.rollup_answers(f, (ROLLUP,), db=db):
+        return _phase_usage_rollup(f, per_model, db or get_database())
     s = scoped(f, db, extras=tuple(f"{k}_{p}" for p in PHASES for k in ("tok", "dur")))
     values = ", ".join(f"({i}, '{p}', att.tok_{p}, att.dur_{p})" for i, p in enumerate(PHASES))
     model_col, model_group = ("att.model_used, ", ", att.model_used") if per_model else ("", "")
@@ -179,6 +175,27 @@ ORDER BY {model_col}ph.ord"""
     return fetch(sql, s.params, s.expanding, db)
 
 
+def _phase_usage_rollup(f: Filters, per_model: bool, db: Database) -> pd.DataFrame:
+    values = ", ".join(
+        f"({i}, '{p}', r.tok_{p}_sum, r.tok_{p}_n, r.dur_{p}_sum, r.dur_{p}_n)" for i, p in enumerate(PHASES)
+    )
+    model_col, model_group = ("r.model_used, ", ", r.model_used") if per_model else ("", "")
+    sql = f"""
+SELECT {model_col}ph.phase,
+       CAST(sum(ph.tn) AS bigint) AS attempts_with_tokens,
+       CAST(sum(ph.ts) AS bigint) AS total_tokens,
+       CAST(sum(ph.ts) / NULLIF(sum(ph.tn), 0) AS float8) AS avg_tokens,
+       CAST(sum(ph.dn) AS bigint) AS attempts_with_duration,
+       CAST(sum(ph.ds) AS float8) AS total_duration_ms,
+       CAST(sum(ph.ds) / NULLIF(sum(ph.dn), 0) AS float8) AS avg_duration_ms
+FROM (SELECT * FROM "{db.schema}".{ROLLUP} WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND attempts <> 0) AS r
+CROSS JOIN LATERAL (VALUES {values}) AS ph(ord, phase, ts, tn, ds, dn)
+GROUP BY ph.ord, ph.phase{model_group}
+HAVING sum(ph.tn) > 0 OR sum(ph.dn) > 0
+ORDER BY {model_col}ph.ord"""
+    return fetch(sql, rollup_params(f), db=db)
+
+
 # --- Quality ----------------------------------------------------------------------------------
 
 
@@ -191,10 +208,8 @@ def quality_histogram(f: Filters, bins: int = HISTOGRAM_BINS, db: Database | Non
     """
     if not 1 <= bins <= 100:
         raise ValueError("bins must be between 1 and 100")
-    from queries import rollup
-
-    if QUALITY_BINS % bins == 0 and rollup.usable(f, db, also=rollup.ROLLUP_QUALITY, by_attempt=True):
-        return rollup.quality_histogram_frame(f, bins, db)
+    if QUALITY_BINS % bins == 0 and planner.rollup_answers(f, (ROLLUP_QUALITY,), db=db):
+        return _quality_histogram_rollup(f, bins, db or get_database())
     s = scoped(f, db)
     sql = (
         s.text
@@ -214,6 +229,25 @@ WHERE EXISTS (SELECT 1 FROM h)
 ORDER BY b.bin"""
     )
     return fetch(sql, {**s.params, "bins": int(bins)}, s.expanding, db)
+
+
+def _quality_histogram_rollup(f: Filters, bins: int, db: Database) -> pd.DataFrame:
+    """quality_histogram from the quality rollup's 100 bins (`bins` divides 100)."""
+    sql = f"""
+WITH h AS (
+    SELECT CAST(floor(CAST(bin - 1 AS numeric) / :per) AS integer) + 1 AS bin, sum(n) AS attempts
+    FROM "{db.schema}".{ROLLUP_QUALITY} WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS}
+    GROUP BY 1 HAVING sum(n) <> 0
+)
+SELECT b.bin,
+       CAST(b.bin - 1 AS float8) / :bins AS bin_start,
+       CAST(b.bin AS float8) / :bins AS bin_end,
+       CAST(COALESCE(h.attempts, 0) AS bigint) AS attempts
+FROM generate_series(1, :bins) AS b(bin)
+LEFT JOIN h ON h.bin = b.bin
+WHERE EXISTS (SELECT 1 FROM h)
+ORDER BY b.bin"""
+    return fetch(sql, {**rollup_params(f), "bins": int(bins), "per": QUALITY_BINS // int(bins)}, db=db)
 
 
 # --- Outliers: the seed's "expensive", "slow" and "low-quality" queries --------------------------
@@ -305,11 +339,10 @@ def outlier_counts(f: Filters, t: Thresholds, db: Database | None = None) -> dic
     One row. Filters: all sidebar filters. Keys: expensive, slow, low_quality, with_cost,
     with_duration, with_quality (counts of attempts).
     """
-    from queries import rollup
-
     limits = {"c_cost": float(t.cost_gt), "c_slow": float(t.slow_ms), "c_quality": float(t.quality_lt)}
-    if rollup.usable(f, db):
-        df = rollup.outlier_counts_frame(f, limits, db)
+    # the counts past a threshold read the facts table's value indexes, which have no model key
+    if not f.models and planner.rollup_answers(f, (ROLLUP,), db=db):
+        df = _outlier_counts_rollup(f, limits, db or get_database())
     else:
         s = scoped(f, db)
         sql = (
@@ -334,6 +367,26 @@ OUTLIER_TESTS = {
     "slow": "duration_ms > CAST(:c_slow AS numeric)",
     "low_quality": "quality < CAST(:c_quality AS numeric)",
 }
+
+
+def _outlier_counts_rollup(f: Filters, limits: dict[str, float], db: Database) -> pd.DataFrame:
+    """The attempts past each threshold from the facts table's value indexes (index-only ranges),
+    the attempts with each value known from the rollup."""
+    scope = "scope_at >= :since AND scope_at < :until AND (:tests OR NOT is_test)"
+    past = {
+        kind: f'(SELECT count(*) FROM "{db.schema}".{TABLE} WHERE {test} AND {scope})'
+        for kind, test in OUTLIER_TESTS.items()
+    }
+    sql = f"""
+SELECT {past["expensive"]} AS expensive,
+       {past["slow"]} AS slow,
+       {past["low_quality"]} AS low_quality,
+       CAST(COALESCE(sum(cost_n), 0) AS bigint) AS with_cost,
+       CAST(COALESCE(sum(duration_n), 0) AS bigint) AS with_duration,
+       CAST(COALESCE(sum(quality_n), 0) AS bigint) AS with_quality
+FROM "{db.schema}".{ROLLUP}
+WHERE {ROLLUP_WINDOW}"""
+    return fetch(sql, {**rollup_params(f), "since": f.since, "until": f.until, **limits}, db=db)
 
 
 @contextmanager

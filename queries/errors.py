@@ -3,7 +3,7 @@
 The signature table itself is `reports.fetch_report("errors", f)`; these functions add what the
 Errors page needs around it: totals, a daily trend per signature, one signature's attempts, each
 signature's share of the day's failures, and the signatures never seen before the window.
-Every function is one SQL statement over `queries.core.scoped`; days are UTC days of created_at.
+Every function is one SQL statement over `metrics.scope.scoped`; days are UTC days of created_at.
 """
 
 from __future__ import annotations
@@ -11,15 +11,27 @@ from __future__ import annotations
 import pandas as pd
 
 from data_access.engine import Database, get_database
-from queries.core import IS_TEST, facts_relation, fetch, scoped, table, with_signatures
-from queries.filters import Filters
-from queries.signatures import signature_sql
+from data_access.facts import ROLLUP, ROLLUP_ERROR, facts_relation
+from metrics import planner
+from metrics.filters import Filters
+from metrics.scope import IS_TEST, scoped, table, with_signatures
+from metrics.signatures import signature_sql
+from metrics.sources import ROLLUP_WINDOW, rollup_params
+from queries.core import fetch
 
 FAILED = "('failed', 'timeout')"
 # The attempts that have a signature.
 SIGNED = f"att.status IN {FAILED} AND att.has_message"
 DAY = "CAST(att.created_at AT TIME ZONE 'UTC' AS date)"
 
+FAILURE_SUMMARY = (
+    "failures",
+    "timeouts",
+    "lost_attempts",
+    "failures_without_message",
+    "terminal_attempts",
+    "failure_rate",
+)
 TREND_SIGNATURES = 50
 SHARE_SIGNATURES = 5
 ATTEMPTS_LIMIT = 1000
@@ -28,28 +40,12 @@ ATTEMPTS_LIMIT = 1000
 def failure_summary(f: Filters, db: Database | None = None) -> pd.DataFrame:
     """One row: how many attempts of the generations in scope failed or timed out.
 
-    Columns: failed_attempts, timeout_attempts, failures (both), without_message (failures with
-    no error_message, so no signature), terminal_attempts, failure_rate (failures / terminal
-    attempts, a fraction 0-1, NULL when no attempt finished).
+    Columns: failures (failed attempts), timeouts (timed-out attempts), lost_attempts (both),
+    failures_without_message (of those, with no error_message, so no signature),
+    terminal_attempts, failure_rate (lost / terminal attempts, a fraction 0-1, NULL when no
+    attempt finished).
     """
-    from queries import rollup
-
-    if rollup.usable(f, db, by_attempt=True):
-        return rollup.failure_summary_frame(f, db)
-    s = scoped(f, db)
-    sql = (
-        s.text
-        + f"""
-SELECT count(*) FILTER (WHERE status = 'failed') AS failed_attempts,
-       count(*) FILTER (WHERE status = 'timeout') AS timeout_attempts,
-       count(*) FILTER (WHERE status IN {FAILED}) AS failures,
-       count(*) FILTER (WHERE status IN {FAILED} AND NOT has_message) AS without_message,
-       count(*) FILTER (WHERE terminal) AS terminal_attempts,
-       CAST(count(*) FILTER (WHERE status IN {FAILED}) AS float8)
-           / NULLIF(count(*) FILTER (WHERE terminal), 0) AS failure_rate
-FROM att"""
-    )
-    return fetch(sql, s.params, s.expanding, db)
+    return planner.frame(f, FAILURE_SUMMARY, db=db)
 
 
 def signature_trends(f: Filters, limit: int = TREND_SIGNATURES, db: Database | None = None) -> pd.DataFrame:
@@ -60,10 +56,8 @@ def signature_trends(f: Filters, limit: int = TREND_SIGNATURES, db: Database | N
     last day (or to the last retry's day, when a retry ran after `until`), zeros included.
     Columns: error_signature, first_day (date of the list's first element), daily_counts.
     """
-    from queries import rollup
-
-    if rollup.usable(f, db, also=rollup.ROLLUP_ERROR):
-        return rollup.signature_trends_frame(f, limit, db)
+    if planner.rollup_answers(f, (ROLLUP_ERROR,), db=db):
+        return _trends_rollup(f, limit, db or get_database())
     s = scoped(f, db)
     sql = (
         s.text
@@ -79,8 +73,8 @@ def signature_trends(f: Filters, limit: int = TREND_SIGNATURES, db: Database | N
     return fetch(sql, with_signatures({**s.params, "limit": int(limit)}), s.expanding, db)
 
 
-# signature_trends from e (signature, day, n), top (the signatures listed, n) and c (their daily n);
-# shared with queries.rollup
+# signature_trends from e (signature, day, n), top (the signatures listed, n) and c (their daily n),
+# over the attempts or the error rollup
 TRENDS_TAIL = """, days AS (
     SELECT CAST(d AS date) AS day
     FROM generate_series(
@@ -131,10 +125,8 @@ def failure_share(f: Filters, top: int = SHARE_SIGNATURES, db: Database | None =
     error_signature, failures (count), day_failures (count), share (failures / day_failures, 0-1;
     the shares of one day add up to 1).
     """
-    from queries import rollup
-
-    if rollup.usable(f, db, also=rollup.ROLLUP_ERROR):
-        return rollup.failure_share_frame(f, top, db)
+    if planner.rollup_answers(f, (ROLLUP_ERROR, ROLLUP), db=db):
+        return _share_rollup(f, top, db or get_database())
     s = scoped(f, db)
     sql = (
         s.text
@@ -148,7 +140,7 @@ def failure_share(f: Filters, top: int = SHARE_SIGNATURES, db: Database | None =
     return fetch(sql, with_signatures({**s.params, "top": int(top)}), s.expanding, db)
 
 
-# failure_share from fl (signature or NULL without a message, day, n); shared with queries.rollup
+# failure_share from fl (signature or NULL without a message, day, n), over the attempts or the rollups
 SHARE_TAIL = """, ranked AS (
     SELECT error_signature, row_number() OVER (ORDER BY sum(n) DESC, error_signature) AS rank
     FROM fl WHERE error_signature IS NOT NULL GROUP BY error_signature
@@ -180,6 +172,38 @@ FROM days CROSS JOIN series
 LEFT JOIN counts ON counts.day = days.day AND counts.series_kind = series.series_kind
                 AND counts.rank IS NOT DISTINCT FROM series.rank
 ORDER BY days.day, series_order"""
+
+
+def _signed(db: Database) -> str:
+    """Per (signature, attempt day) of the window: failed and timed-out attempts with a message."""
+    return f"""SELECT error_signature, attempt_day AS day, sum(n) AS n
+    FROM "{db.schema}".{ROLLUP_ERROR} WHERE {ROLLUP_WINDOW}
+    GROUP BY 1, 2 HAVING sum(n) <> 0"""
+
+
+def _trends_rollup(f: Filters, limit: int, db: Database) -> pd.DataFrame:
+    sql = f"""
+WITH e AS (
+    {_signed(db)}
+), top AS (
+    SELECT error_signature, sum(n) AS n FROM e GROUP BY 1 ORDER BY n DESC, error_signature LIMIT :limit
+), c AS (
+    SELECT error_signature, day, n FROM e WHERE error_signature IN (SELECT error_signature FROM top)
+){TRENDS_TAIL}"""
+    return fetch(sql, {**rollup_params(f), "since": f.since, "until": f.until, "limit": int(limit)}, db=db)
+
+
+def _share_rollup(f: Filters, top: int, db: Database) -> pd.DataFrame:
+    """failure_share from the error rollup (failures without a message: the daily one)."""
+    sql = f"""
+WITH fl AS (
+    {_signed(db)}
+    UNION ALL
+    SELECT NULL, attempt_day, sum(failures_no_message) FROM "{db.schema}".{ROLLUP}
+    WHERE {ROLLUP_WINDOW} AND attempts <> 0
+    GROUP BY 2 HAVING sum(failures_no_message) <> 0
+){SHARE_TAIL}"""
+    return fetch(sql, {**rollup_params(f), "top": int(top)}, db=db)
 
 
 def new_signatures(f: Filters, db: Database | None = None) -> pd.DataFrame:

@@ -20,7 +20,9 @@ from typing import Any, BinaryIO
 import pandas as pd
 
 from data_access.engine import Database
-from queries.core import Sql, fetch, scoped, streaming, with_signatures
+from metrics import planner
+from metrics.scope import Sql, scoped, with_signatures
+from queries.core import fetch, streaming
 from queries.csv_format import csv_lines
 from queries.filters import STATUSES, FilterError, Filters
 from queries.reports import COLUMNS as REPORT_COLUMNS
@@ -180,17 +182,22 @@ def explorer_page(
 
 def explorer_count(f: Filters, q: ExplorerQuery, db: Database | None = None) -> int:
     """Number of attempts matching the sidebar filters and q (all pages)."""
-    from dataclasses import replace as _replace
-
-    from queries import rollup
-
-    # Attempt counts by model and status are in the daily rollups: no scan for the plain views.
+    # Attempt counts by status are metrics (per status, under any model filter): no scan for the
+    # plain views when the planner has them in a rollup.
     plain = q.signature is None and q.text is None and not q.issues_only and not f.types and not f.user
-    if plain and rollup.usable(_replace(f, models=(), statuses=()), db):
-        return rollup.attempt_count(f, db)
+    if plain:
+        unfiltered = replace(f, statuses=())
+        names = [_STATUS_COUNT[s] for s in (f.statuses or STATUSES)]
+        if planner.explain(names, unfiltered, db=db).source == "rollup":
+            counts = planner.row(unfiltered, names, db=db)
+            return int(sum(counts[n] for n in names))
     sql, params, expanding, where = _base(f, q, db)
     df = fetch(sql + f"\nSELECT count(*) AS n FROM x WHERE {where}", params, expanding, db)
     return int(df["n"].iloc[0])
+
+
+# the metric counting the attempts of each status
+_STATUS_COUNT = {"success": "successes", "failed": "failures", "timeout": "timeouts", "pending": "pending_attempts"}
 
 
 def explorer_sql(f: Filters, q: ExplorerQuery, db: Database | None = None) -> Sql:

@@ -11,13 +11,18 @@ memory. Exit status: 0 done, 2 bad arguments, 1 database unreachable or query fa
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 import tempfile
 from pathlib import Path
 
+from data_access import audit
+from queries import masking
+from queries.csv_format import csv_lines
 from queries.filters import STATUSES, FilterError, Filters, default_window, parse_day, parse_user
-from queries.reports import REPORTS
+from queries.policy import VIEWER_REPORTS
+from queries.reports import REPORTS, stream_report
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,10 +73,6 @@ def filters_from_args(args: argparse.Namespace) -> Filters:
 
 def _audit(args: argparse.Namespace, f: Filters, rows: int) -> None:
     """Best effort: the CLI is an operator tool, so an unwritable audit trail does not fail the export."""
-    import getpass
-
-    from data_access import audit
-
     try:
         audit.record(
             f"cli:{getpass.getuser()}",
@@ -88,9 +89,6 @@ def _audit(args: argparse.Namespace, f: Filters, rows: int) -> None:
 
 def write_report(name: str, f: Filters, out) -> int:
     """Stream report `name` as CSV into the text file `out`; return the number of data rows."""
-    from queries.csv_format import csv_lines
-    from queries.reports import stream_report
-
     n = 0
     with stream_report(name, f) as (columns, rows):
         for i, line in enumerate(csv_lines(columns, rows)):
@@ -108,14 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         f = filters_from_args(args)
     except FilterError as exc:
         parser.error(str(exc))
-    from access.roles import VIEWER_REPORTS, masking_forced
-    from queries import masking
-
     if args.role == "viewer" and args.report not in VIEWER_REPORTS:
         parser.error(f"the {args.report} report is attempt-level; a viewer may export {', '.join(VIEWER_REPORTS)}")
 
     try:
-        masking.set_policy(masking.policy_from_settings(args.role == "viewer" or masking_forced()))
+        masking.set_policy(masking.policy_from_settings(args.role == "viewer" or masking.masking_forced()))
         if args.output:
             # Write next to the target and rename, so cron never leaves half a file behind.
             target = Path(args.output)

@@ -2,7 +2,7 @@
 
 Not limited by the sidebar window or filters: a generation is looked up by its id alone (test
 generations too; `is_test` says so). Typed values (latency, cost, tokens, quality) follow
-METRICS.md through the same expressions as every other query (`queries.core.ATTEMPT_COLUMNS`).
+METRICS.md through the same expressions as every other query (`metrics.scope.ATTEMPT_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import uuid
 import pandas as pd
 
 from data_access.engine import Database, get_database
-from queries.core import ATTEMPT_COLUMNS, IS_TEST, fetch, table, with_signatures
+from metrics.scope import ATTEMPT_COLUMNS, IS_TEST, table, with_signatures
+from queries.core import fetch
 from queries.filters import FilterError
 from queries.signatures import signature_sql
 

@@ -21,6 +21,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import pandas as pd
+from sqlalchemy import text
+
+from data_access.config import ConfigError, setting
+from data_access.engine import get_database, read_only
 
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 PHONE = r"(?<![\w-])\+?\d[\d ().-]{7,}\d(?![\w-])"
@@ -135,22 +139,23 @@ def apply_rows(columns: list[str], rows: Iterable[tuple], policy: MaskPolicy | N
     return (tuple(_column(c, v, policy) for c, v in zip(columns, row, strict=False)) for row in rows)
 
 
+def masking_forced() -> bool:
+    """GENLENS_MASK=1: mask personal data for every role, not only viewers."""
+    return (setting("GENLENS_MASK") or "0").lower() in ("1", "true", "yes")
+
+
 def policy_from_settings(enabled: bool) -> MaskPolicy:
     """The masking policy of this deployment (salt, patterns, names from a column), on or off."""
     if not enabled:
         return PLAIN
-    from generation import settings
-
-    salt = (settings.get("GENLENS_MASK_SALT") or "genlens-default-salt").encode()
-    patterns = tuple(p for p in (settings.get("GENLENS_MASK_PATTERNS") or "").split(";;") if p.strip())
+    salt = (setting("GENLENS_MASK_SALT") or "genlens-default-salt").encode()
+    patterns = tuple(p for p in (setting("GENLENS_MASK_PATTERNS") or "").split(";;") if p.strip())
     for p in patterns:
         try:
             re.compile(p)
         except re.error as exc:
-            from data_access.config import ConfigError
-
             raise ConfigError(f"GENLENS_MASK_PATTERNS: {p!r} is not a valid regular expression: {exc}") from None
-    names = tuple(_names_from_column(settings.get("GENLENS_MASK_NAMES_FROM")))
+    names = tuple(_names_from_column(setting("GENLENS_MASK_NAMES_FROM")))
     return MaskPolicy(True, salt, patterns, names)
 
 
@@ -165,16 +170,12 @@ def _names_from_column(spec: str | None) -> list[str]:
         return _names_cache[spec]
     m = _NAME_COLUMN.match(spec.strip())
     if not m:
-        from data_access.config import ConfigError
-
         raise ConfigError("GENLENS_MASK_NAMES_FROM must be schema.table.column, e.g. tales.stories.child_name")
-    from queries.core import fetch
-
     schema, tbl, col = m.groups()  # each matched the identifier pattern above
-    df = fetch(
-        f'SELECT DISTINCT "{col}" AS name FROM "{schema}"."{tbl}" WHERE "{col}" IS NOT NULL LIMIT 100000',
-        {},
-        policy=PLAIN,
-    )
-    _names_cache[spec] = [str(v) for v in df["name"]]
+    # read directly (not through queries.core.fetch, which masks with this very policy)
+    with read_only(get_database()) as conn:
+        names = conn.execute(
+            text(f'SELECT DISTINCT "{col}" AS name FROM "{schema}"."{tbl}" WHERE "{col}" IS NOT NULL LIMIT 100000')
+        ).scalars()
+        _names_cache[spec] = [str(v) for v in names]
     return _names_cache[spec]

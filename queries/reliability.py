@@ -2,7 +2,7 @@
 what retries recover, what failed attempts cost, retries inside the pipeline's phases, and pending
 attempts that never finished.
 
-Every function is one SQL statement over `queries.core.scoped` (METRICS.md scope and values).
+Every function is one SQL statement over `metrics.scope.scoped` (METRICS.md scope and values).
 Generation-level rates (success_rate, first_attempt_success_rate) group a generation by its first
 attempt: its start time for time buckets, its model and story type for breakdowns. Attempt-level
 figures group each attempt by its own created_at, model and story type. So per-bucket and per-group
@@ -16,79 +16,45 @@ from datetime import timedelta
 import pandas as pd
 
 from data_access.engine import Database, get_database
-from queries.core import TERMINAL, fetch, scoped
-from queries.filters import Filters
+from data_access.facts import ROLLUP_PHASE
+from metrics import planner
+from metrics.filters import Filters
+from metrics.scope import scoped
+from metrics.sources import ROLLUP_WINDOW, rollup_params
+from queries.core import fetch
 
 # Time buckets: an identifier-like SQL literal, so only from this whitelist.
 BUCKETS = {"hour": "hour", "day": "day"}
 HOURLY_UP_TO = timedelta(days=3)
 
-# Breakdowns: output column -> (per-generation column of `g1`, attempt column of `att`).
-DIMENSIONS = {
-    "model_used": ("first_model", "model_used"),
-    "story_type": ("first_type", "story_type"),
-}
-
-
-def _rate(num: str, den: str) -> str:
-    return f"(CAST({num} AS float8) / NULLIF({den}, 0))"
+RATES = (
+    "generations",
+    "success_rate",
+    "first_attempt_success_rate",
+    "attempts",
+    "successes",
+    "failures",
+    "timeouts",
+    "attempt_success_rate",
+)
+BY_RATES = (*RATES, "avg_attempts_per_generation", "retry_rate", "recovered_by_retry")
+DIMENSIONS = ("model_used", "story_type")
+FAILED_COST = (
+    "failures",
+    "timeouts",
+    "failed_cost_usd",
+    "timeout_cost_usd",
+    "lost_cost_usd",
+    "failure_cost_share",
+    "failed_time_h",
+    "timeout_time_h",
+    "lost_time_h",
+)
 
 
 def bucket_for(f: Filters) -> str:
     """'hour' for windows of 3 days or less, else 'day'."""
     return "hour" if f.span <= HOURLY_UP_TO else "day"
-
-
-def _bucket(column: str, unit: str) -> str:
-    # date_trunc in UTC, returned as timestamptz.
-    return f"(date_trunc('{BUCKETS[unit]}', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
-
-
-_GEN_COUNTS = f"""count(*) AS generations,
-           count(*) FILTER (WHERE final_status = 'success') AS final_success,
-           count(*) FILTER (WHERE final_status IN {TERMINAL}) AS final_terminal,
-           count(*) FILTER (WHERE first_status = 'success') AS first_success,
-           count(*) FILTER (WHERE first_status IN {TERMINAL}) AS first_terminal,
-           count(*) FILTER (WHERE attempts > 1) AS retried,
-           count(*) FILTER (WHERE attempts > 1 AND final_status = 'success') AS recovered,
-           0 AS attempts, 0 AS successes, 0 AS failures, 0 AS timeouts, 0 AS terminal_attempts,
-           sum(attempts) AS gen_attempts"""
-
-_ATT_COUNTS = """0, 0, 0, 0, 0, 0, 0,
-           count(*),
-           count(*) FILTER (WHERE status = 'success'),
-           count(*) FILTER (WHERE status = 'failed'),
-           count(*) FILTER (WHERE status = 'timeout'),
-           count(*) FILTER (WHERE terminal),
-           0"""
-
-_SUMS = ", ".join(
-    f"sum({c}) AS {c}"
-    for c in (
-        "generations",
-        "final_success",
-        "final_terminal",
-        "first_success",
-        "first_terminal",
-        "retried",
-        "recovered",
-        "attempts",
-        "successes",
-        "failures",
-        "timeouts",
-        "terminal_attempts",
-        "gen_attempts",
-    )
-)
-
-_RATES = f"""CAST(generations AS bigint) AS generations,
-       {_rate("final_success", "final_terminal")} AS success_rate,
-       {_rate("first_success", "first_terminal")} AS first_attempt_success_rate,
-       CAST(attempts AS bigint) AS attempts,
-       CAST(successes AS bigint) AS successes,
-       CAST(failures AS bigint) AS failures,
-       CAST(timeouts AS bigint) AS timeouts,
-       {_rate("successes", "terminal_attempts")} AS attempt_success_rate"""
 
 
 def rates_over_time(f: Filters, db: Database | None = None) -> pd.DataFrame:
@@ -101,30 +67,7 @@ def rates_over_time(f: Filters, db: Database | None = None) -> pd.DataFrame:
     0-1, NULL when nothing finished. Columns: bucket (timestamptz), generations, success_rate,
     first_attempt_success_rate, attempts, successes, failures, timeouts, attempt_success_rate.
     """
-    unit = bucket_for(f)
-    from queries import rollup
-
-    if unit == "day" and rollup.usable(f, db, one_model=True):
-        return rollup.rates_by_day_frame(f, db)
-    s = scoped(f, db)
-    sql = (
-        s.text
-        + s.g1
-        + f"""
-, parts AS (
-    SELECT {_bucket("first_at", unit)} AS bucket, {_GEN_COUNTS}
-    FROM g1 GROUP BY 1
-    UNION ALL
-    SELECT {_bucket("created_at", unit)}, {_ATT_COUNTS}
-    FROM att GROUP BY 1
-), b AS (
-    SELECT bucket, {_SUMS} FROM parts GROUP BY bucket
-)
-SELECT bucket, {_RATES}
-FROM b
-ORDER BY bucket"""
-    )
-    return fetch(sql, s.params, s.expanding, db)
+    return planner.frame(f, RATES, by=(f"{bucket_for(f)}_bucket",), order="bucket", db=db)
 
 
 def rates_by(f: Filters, dimension: str, db: Database | None = None) -> pd.DataFrame:
@@ -137,74 +80,27 @@ def rates_by(f: Filters, dimension: str, db: Database | None = None) -> pd.DataF
     Rates are fractions 0-1 (NULL when the denominator is empty); avg attempts is attempts per
     generation of that group. Raises KeyError for an unknown dimension.
     """
-    gcol, acol = DIMENSIONS[dimension]
-    from queries import rollup
-
-    if rollup.usable(f, db, one_model=True):
-        return rollup.rates_by_frame(f, dimension, db)
-    s = scoped(f, db)
-    sql = (
-        s.text
-        + s.g1
-        + f"""
-, parts AS (
-    SELECT {gcol} AS k, {_GEN_COUNTS}
-    FROM g1 GROUP BY 1
-    UNION ALL
-    SELECT {acol}, {_ATT_COUNTS}
-    FROM att GROUP BY 1
-), b AS (
-    SELECT k, {_SUMS} FROM parts GROUP BY k
-)
-{_by_select(dimension)}"""
-    )
-    return fetch(sql, s.params, s.expanding, db)
-
-
-def _by_select(dimension: str) -> str:
-    """rates_by's output from CTE b (one row of _SUMS per value k); shared with queries.rollup."""
-    return f"""SELECT k AS {dimension}, {_RATES},
-       {_rate("gen_attempts", "generations")} AS avg_attempts_per_generation,
-       {_rate("retried", "generations")} AS retry_rate,
-       CAST(recovered AS bigint) AS recovered_by_retry
-FROM b
-ORDER BY b.attempts DESC, k NULLS LAST"""
+    if dimension not in DIMENSIONS:
+        raise KeyError(dimension)
+    return planner.frame(f, BY_RATES, by=(dimension,), order=f"attempts DESC, {dimension} NULLS LAST", db=db)
 
 
 def failed_attempt_cost(f: Filters, db: Database | None = None) -> pd.DataFrame:
     """Money and time spent on attempts that failed or timed out, per model and in total.
 
     Grain: one row per model (model of the attempt), plus one total row (is_total true, model_used
-    NULL) first; then models by money lost, most first. Cost is the sum of known cost_usd (USD; 0
+    NULL) first; then models by money lost, most first. Columns: is_total, model_used, then
+    FAILED_COST (failures and timeouts count the failed and the timed-out attempts). Cost is the sum of known cost_usd (USD; 0
     when none known), time the sum of known latency_ms expressed in hours. Failed and timed-out
     attempts are kept in separate columns. failure_cost_share is (failed + timeout cost) / cost of
     all attempts of that row, a fraction 0-1 (NULL when no cost is known).
     """
-    from queries import rollup
-
-    if rollup.usable(f, db, by_attempt=True):
-        return rollup.failed_cost_frame(f, db)
-    s = scoped(f, db)
-    sql = (
-        s.text
-        + f"""
-SELECT (GROUPING(model_used) = 1) AS is_total,
-       model_used,
-       count(*) FILTER (WHERE status = 'failed') AS failed_attempts,
-       count(*) FILTER (WHERE status = 'timeout') AS timeout_attempts,
-       CAST(COALESCE(sum(cost_usd) FILTER (WHERE status = 'failed'), 0) AS float8) AS failed_cost_usd,
-       CAST(COALESCE(sum(cost_usd) FILTER (WHERE status = 'timeout'), 0) AS float8) AS timeout_cost_usd,
-       CAST(COALESCE(sum(cost_usd) FILTER (WHERE status IN ('failed', 'timeout')), 0) AS float8) AS lost_cost_usd,
-       {_rate("sum(cost_usd) FILTER (WHERE status IN ('failed', 'timeout'))", "sum(cost_usd)")}
-           AS failure_cost_share,
-       COALESCE(sum(latency_ms) FILTER (WHERE status = 'failed'), 0) / 3600000.0 AS failed_time_h,
-       COALESCE(sum(latency_ms) FILTER (WHERE status = 'timeout'), 0) / 3600000.0 AS timeout_time_h,
-       COALESCE(sum(latency_ms) FILTER (WHERE status IN ('failed', 'timeout')), 0) / 3600000.0 AS lost_time_h
-FROM att
-GROUP BY GROUPING SETS ((), (model_used))
-ORDER BY is_total DESC, lost_cost_usd DESC, model_used"""
-    )
-    return fetch(sql, s.params, s.expanding, db)
+    total = planner.frame(f, FAILED_COST, db=db)
+    total.insert(0, "model_used", None)
+    total.insert(0, "is_total", True)
+    models = planner.frame(f, FAILED_COST, by=("model_used",), order="lost_cost_usd DESC, model_used", db=db)
+    models.insert(0, "is_total", False)
+    return pd.concat([total, models], ignore_index=True)
 
 
 def phase_retries(f: Filters, db: Database | None = None) -> pd.DataFrame:
@@ -217,10 +113,8 @@ def phase_retries(f: Filters, db: Database | None = None) -> pd.DataFrame:
     with a known value), attempts_with_retries (value > 0), retries (sum, count),
     retries_per_attempt (retries / attempts_reporting).
     """
-    from queries import rollup
-
-    if rollup.usable(f, db, also=rollup.ROLLUP_PHASE):
-        return rollup.phase_retries_frame(f, db)
+    if planner.rollup_answers(f, (ROLLUP_PHASE,), db=db):
+        return _phase_retries_rollup(f, db or get_database())
     s = scoped(f, db, extras=("retry_phases",))
     sql = (
         s.text
@@ -240,6 +134,21 @@ HAVING count(retries) > 0
 ORDER BY retries DESC, phase"""
     )
     return fetch(sql, s.params, s.expanding, db)
+
+
+def _phase_retries_rollup(f: Filters, db: Database) -> pd.DataFrame:
+    sql = f"""
+SELECT phase,
+       CAST(sum(reporting) AS bigint) AS attempts_reporting,
+       CAST(sum(with_retries) AS bigint) AS attempts_with_retries,
+       CAST(sum(retries) AS float8) AS retries,
+       CAST(sum(retries) / NULLIF(sum(reporting), 0) AS float8) AS retries_per_attempt
+FROM "{db.schema}".{ROLLUP_PHASE}
+WHERE {ROLLUP_WINDOW}
+GROUP BY phase
+HAVING sum(reporting) > 0
+ORDER BY retries DESC, phase"""
+    return fetch(sql, rollup_params(f), db=db)
 
 
 def stale_minutes(db: Database | None = None) -> int:

@@ -1,6 +1,6 @@
 """The reports of METRICS.md: the CLI's CSV, the Reports page and every page download.
 
-Each report is one SQL statement over `queries.core.scoped`; its column names and order are the
+Each report is one SQL statement over `metrics.scope.scoped`; its column names and order are the
 contract of METRICS.md. `fetch_report` gives a DataFrame for a page; `stream_report` gives rows for
 a CSV of any size.
 """
@@ -12,122 +12,81 @@ from contextlib import contextmanager
 
 import pandas as pd
 
-from data_access.engine import Database
-from queries.core import Sql, fetch, scoped, streaming, with_signatures
-from queries.filters import Filters
+from data_access.engine import Database, get_database
+from data_access.facts import ROLLUP_MODEL_RETRIES, ROLLUP_RETRIES
+from metrics import planner
+from metrics.filters import Filters
+from metrics.registry import computable
+from metrics.scope import Sql, scoped, with_signatures
+from metrics.sources import DIMENSIONS, ROLLUP_MODELS, ROLLUP_WINDOW, rollup_params
+from queries import masking
+from queries.core import fetch, streaming
 
-RATE = "(CAST({num} AS float8) / NULLIF({den}, 0))"
+DIMENSION_COLUMNS = {name: d.column for name, d in DIMENSIONS.items()}
 
-
-def _rate(num: str, den: str) -> str:
-    return RATE.format(num=num, den=den)
-
-
-# The generation figures of the summary: from gen, or from att's stored generation columns in one pass.
-_GG = """
-    SELECT count(*) AS generations,
-           count(*) FILTER (WHERE final_status = 'success') AS final_success,
-           count(*) FILTER (WHERE final_status IN ('success', 'failed', 'timeout')) AS final_terminal,
-           count(*) FILTER (WHERE first_status = 'success') AS first_success,
-           count(*) FILTER (WHERE first_status IN ('success', 'failed', 'timeout')) AS first_terminal,
-           count(*) FILTER (WHERE attempts > 1) AS retried,
-           count(*) FILTER (WHERE attempts > 1 AND final_status = 'success') AS recovered
-    FROM gen"""
-_GG_ONE_PASS = """,
-           count(*) FILTER (WHERE is_final) AS generations,
-           count(*) FILTER (WHERE is_final AND gen_final_status = 'success') AS final_success,
-           count(*) FILTER (WHERE is_final AND gen_final_status IN ('success', 'failed', 'timeout')) AS final_terminal,
-           count(*) FILTER (WHERE is_final AND gen_first_status = 'success') AS first_success,
-           count(*) FILTER (WHERE is_final AND gen_first_status IN ('success', 'failed', 'timeout'))
-               AS first_terminal,
-           count(*) FILTER (WHERE is_final AND gen_attempts > 1) AS retried,
-           count(*) FILTER (WHERE is_final AND gen_attempts > 1 AND gen_final_status = 'success') AS recovered"""
-
-
-# The summary's row from CTEs a (attempt figures) and gg (generation figures); shared with the rollup.
-SUMMARY_SELECT = f"""SELECT gg.generations,
-       a.attempts,
-       {_rate("gg.final_success", "gg.final_terminal")} AS success_rate,
-       {_rate("a.success_attempts", "a.terminal_attempts")} AS attempt_success_rate,
-       {_rate("gg.first_success", "gg.first_terminal")} AS first_attempt_success_rate,
-       {_rate("a.attempts", "gg.generations")} AS avg_attempts_per_generation,
-       {_rate("gg.retried", "gg.generations")} AS retry_rate,
-       gg.recovered AS recovered_by_retry,
-       CAST(a.total_cost_usd AS float8) AS total_cost_usd,
-       CAST(a.total_cost_usd AS float8) / NULLIF(gg.final_success, 0) AS cost_per_success_usd,
-       CAST(a.total_tokens AS bigint) AS total_tokens,
-       a.p50_latency_ms,
-       a.p95_latency_ms,
-       CAST(a.avg_quality AS float8) AS avg_quality,
-       a.pending_attempts,
-       a.metadata_issues
-FROM a CROSS JOIN gg"""
-
-
-def summary_sql(f: Filters, db: Database | None = None) -> Sql:
-    s = scoped(f, db)
-    one_pass = s.facts_gen
-    sql = (
-        s.text
-        + f"""
-, a AS (
-    SELECT count(*) AS attempts,
-           count(*) FILTER (WHERE status = 'success') AS success_attempts,
-           count(*) FILTER (WHERE terminal) AS terminal_attempts,
-           COALESCE(sum(cost_usd), 0) AS total_cost_usd,
-           COALESCE(sum(tokens), 0) AS total_tokens,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_latency_ms,
-           percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency_ms,
-           avg(quality) AS avg_quality,
-           count(*) FILTER (WHERE status = 'pending') AS pending_attempts,
-           count(*) FILTER (WHERE metadata_issue) AS metadata_issues{_GG_ONE_PASS if one_pass else ""}
-    FROM att
-), gg AS ({"SELECT * FROM a" if one_pass else _GG}
-)
-{SUMMARY_SELECT}"""
-    )
-    return Sql(sql, s.params, s.expanding)
+# Reports answered by the metrics planner: (metrics in contract order, dimensions, order).
+PLANNED: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    "summary": (
+        (
+            "generations",
+            "attempts",
+            "success_rate",
+            "attempt_success_rate",
+            "first_attempt_success_rate",
+            "avg_attempts_per_generation",
+            "retry_rate",
+            "recovered_by_retry",
+            "total_cost_usd",
+            "cost_per_success_usd",
+            "total_tokens",
+            "p50_latency_ms",
+            "p95_latency_ms",
+            "avg_quality",
+            "pending_attempts",
+            "metadata_issues",
+        ),
+        (),
+        "",
+    ),
+    "by_model": (
+        (
+            "attempts",
+            "successes",
+            "failures",
+            "timeouts",
+            "attempt_success_rate",
+            "p50_latency_ms",
+            "p95_latency_ms",
+            "total_cost_usd",
+            "avg_quality",
+        ),
+        ("model_used",),
+        "attempts DESC, model_used",
+    ),
+    "daily": (
+        ("attempts", "successes", "failures", "timeouts", "attempt_success_rate", "total_cost_usd"),
+        ("day",),
+        "day",
+    ),
+    # every metric the registry can compute, one row (a new metric appears here by itself)
+    "metrics": (tuple(computable()), (), ""),
+}
 
 
-def by_model_sql(f: Filters, db: Database | None = None) -> Sql:
-    s = scoped(f, db)
-    sql = (
-        s.text
-        + f"""
-SELECT model_used,
-       count(*) AS attempts,
-       count(*) FILTER (WHERE status = 'success') AS successes,
-       count(*) FILTER (WHERE status = 'failed') AS failures,
-       count(*) FILTER (WHERE status = 'timeout') AS timeouts,
-       {_rate("count(*) FILTER (WHERE status = 'success')", "count(*) FILTER (WHERE terminal)")} AS attempt_success_rate,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_latency_ms,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency_ms,
-       CAST(COALESCE(sum(cost_usd), 0) AS float8) AS total_cost_usd,
-       CAST(avg(quality) AS float8) AS avg_quality
-FROM att
-GROUP BY model_used
-ORDER BY attempts DESC, model_used"""
-    )
-    return Sql(sql, s.params, s.expanding)
-
-
-def daily_sql(f: Filters, db: Database | None = None) -> Sql:
-    s = scoped(f, db)
-    sql = (
-        s.text
-        + f"""
-SELECT CAST(created_at AT TIME ZONE 'UTC' AS date) AS day,
-       count(*) AS attempts,
-       count(*) FILTER (WHERE status = 'success') AS successes,
-       count(*) FILTER (WHERE status = 'failed') AS failures,
-       count(*) FILTER (WHERE status = 'timeout') AS timeouts,
-       {_rate("count(*) FILTER (WHERE status = 'success')", "count(*) FILTER (WHERE terminal)")} AS attempt_success_rate,
-       CAST(COALESCE(sum(cost_usd), 0) AS float8) AS total_cost_usd
-FROM att
-GROUP BY 1
-ORDER BY 1"""
-    )
-    return Sql(sql, s.params, s.expanding)
+def _retries_rollup(f: Filters, db: Database) -> pd.DataFrame:
+    """The retries report from the retries rollup (under a filter on one model, its per-model twin)."""
+    table, models = (ROLLUP_MODEL_RETRIES, f" AND {ROLLUP_MODELS}") if f.models else (ROLLUP_RETRIES, "")
+    sql = f"""
+SELECT gen_attempts AS attempts,
+       CAST(sum(gens) AS bigint) AS generations,
+       CAST(COALESCE(sum(gens) FILTER (WHERE final_status = 'success'), 0) AS bigint) AS succeeded,
+       CAST(COALESCE(sum(gens) FILTER (WHERE final_status IN ('failed', 'timeout')), 0) AS bigint) AS failed_final
+FROM "{db.schema}".{table}
+WHERE {ROLLUP_WINDOW}{models}
+GROUP BY gen_attempts
+HAVING sum(gens) <> 0
+ORDER BY gen_attempts"""
+    return fetch(sql, rollup_params(f), db=db)
 
 
 def retries_sql(f: Filters, db: Database | None = None) -> Sql:
@@ -186,15 +145,19 @@ ORDER BY created_at DESC, generation_id DESC, attempt_number DESC"""
     return Sql(sql, with_signatures(s.params), s.expanding)
 
 
-REPORTS: dict[str, tuple[Callable[..., Sql], str]] = {
-    "summary": (summary_sql, "one row of headline metrics"),
-    "by_model": (by_model_sql, "one row per model, most attempts first"),
-    "daily": (daily_sql, "one row per UTC day of the attempts"),
-    "retries": (retries_sql, "one row per number of attempts a generation took"),
-    "errors": (errors_sql, "one row per error signature, most occurrences first"),
-    "attempts": (attempts_sql, "one row per attempt, newest first"),
+REPORTS: dict[str, str] = {
+    "summary": "one row of headline metrics",
+    "by_model": "one row per model, most attempts first",
+    "daily": "one row per UTC day of the attempts",
+    "retries": "one row per number of attempts a generation took",
+    "errors": "one row per error signature, most occurrences first",
+    "attempts": "one row per attempt, newest first",
+    "metrics": "one row of every metric GenLens computes (docs/glossary.md)",
 }
+# the reports each run as one SQL statement over the attempts in scope
+_SQL: dict[str, Callable[..., Sql]] = {"retries": retries_sql, "errors": errors_sql, "attempts": attempts_sql}
 
+# The contract of METRICS.md (the planned reports' metrics are checked against it at import).
 COLUMNS = {
     "summary": [
         "generations",
@@ -256,48 +219,60 @@ COLUMNS = {
 }
 
 
+COLUMNS["metrics"] = list(PLANNED["metrics"][0])
+for _name, (_names, _by, _) in PLANNED.items():
+    if COLUMNS[_name] != [*(DIMENSION_COLUMNS[d] for d in _by), *_names]:
+        raise AssertionError(f"report {_name!r}: planned columns differ from its contract")
+
+
 class UnknownReport(ValueError):
     pass
 
 
 def report_sql(name: str, f: Filters, db: Database | None = None) -> Sql:
+    """The SQL of a report that runs as one statement over the attempts in scope."""
     if name not in REPORTS:
         raise UnknownReport(f"unknown report {name!r}; choose one of {', '.join(REPORTS)}")
-    return REPORTS[name][0](f, db)
+    if name not in _SQL:
+        raise UnknownReport(f"report {name!r} is answered by the metrics planner, not one SQL statement")
+    return _SQL[name](f, db)
 
 
 def fetch_report(name: str, f: Filters, db: Database | None = None) -> pd.DataFrame:
     """A report as a DataFrame, columns in contract order (for pages; small reports).
 
-    summary, daily, by_model and retries come from the daily rollups when they can answer `f`
-    (same values, queries/rollup.py); every report streamed as CSV runs its own SQL.
+    summary, by_model, daily and metrics come from the metrics planner (the cheapest source that
+    can answer: the daily rollups, the facts table or the raw attempts, same numbers); retries
+    from the retries rollup when it can answer `f`; the others run their own SQL.
     """
-    from queries import rollup
-
-    from_rollup = {  # name -> (frame, the rollup it reads besides the daily one, the model filters it answers)
-        "summary": (rollup.summary_frame, None, {"one_model": True}),
-        "daily": (rollup.daily_frame, None, {"by_attempt": True}),
-        "by_model": (rollup.by_model_frame, None, {"by_attempt": True}),
-        "retries": (
-            rollup.retries_frame,
-            rollup.ROLLUP_MODEL_RETRIES if f.models else rollup.ROLLUP_RETRIES,
-            {"one_model": True},
-        ),
-    }
-    if name in from_rollup:
-        frame, also, models = from_rollup[name]
-        if rollup.usable(f, db, also=also, **models):
-            return frame(f, db)
+    if name in PLANNED:
+        names, by, order = PLANNED[name]
+        return planner.frame(f, names, by, order, db)
+    if name == "retries":
+        tables = (ROLLUP_MODEL_RETRIES,) if f.models else (ROLLUP_RETRIES,)
+        if planner.rollup_answers(f, tables, generations=True, db=db):
+            return _retries_rollup(f, db or get_database())
     s = report_sql(name, f, db)
     return fetch(s.text, s.params, s.expanding, db)
 
 
 @contextmanager
 def stream_report(name: str, f: Filters, db: Database | None = None) -> Iterator[tuple[list[str], Iterable[tuple]]]:
-    """A report's columns and its rows, streamed from the server (for CSV of any size)."""
+    """A report's columns and its rows, streamed from the server (for CSV of any size); the
+    planned reports are a few rows, read at once, the same rows a page shows."""
+    if name in PLANNED:
+        names, by, order = PLANNED[name]
+        cols, rows = planner.result(f, names, by, order, db)
+        yield cols, masking.apply_rows(cols, rows)
+        return
     s = report_sql(name, f, db)
     with streaming(s.text, s.params, s.expanding, db) as (cols, rows):
         yield cols, rows
+
+
+def metric_values(f: Filters, names: tuple[str, ...], db: Database | None = None) -> dict:
+    """Any registered metrics for `f` as a dict of metric -> value (None for an empty rate)."""
+    return planner.row(f, names, db)
 
 
 def summary(f: Filters, db: Database | None = None) -> dict:

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from access import roles
-from generation.auth import LOCKOUT, AuthError, hash_password
+from access.passwords import LOCKOUT, AuthError, hash_password
 from queries import masking
 from tests.fakes.supabase_server import SupabaseServer
 

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from data_access import facts as facts_mod
+from data_access.facts import ROLLUP, ROLLUP_ERROR, facts_relation, forget_facts
+from metrics import derived, planner
 from queries import cost_quality, data_quality, errors, explorer, reliability, reports
-from queries.core import facts_relation, forget_facts
 from queries.filters import Filters
 from tests.conftest import DEMO_END, ROOT
 
@@ -108,15 +109,14 @@ def _same(a: dict, b: dict) -> None:
     ids=["plain", "tests", "models", "model", "model-tests", "status", "type", "noon", "noon-tests"],
 )
 def test_every_query_gives_the_raw_numbers_on_demo_data(demo_db, monkeypatch, variant):
-    from queries import rollup
-
     f = replace(DEMO_WINDOW, **variant)
-    assert rollup.usable(f) == (variant in ({}, {"include_tests": True}))
+    # a rollup without a model key answers no model filter
+    assert planner.rollup_answers(f, (ROLLUP_ERROR,)) == (variant in ({}, {"include_tests": True}))
     # attempt-level sums come from the rollups under a model filter too, generation-level ones
     # under a filter on one model
-    assert rollup.usable(f, by_attempt=True) == (set(variant) <= {"include_tests", "models"})
+    assert planner.rollup_answers(f, (ROLLUP,)) == (set(variant) <= {"include_tests", "models"})
     one = set(variant) <= {"include_tests", "models"} and len(variant.get("models", ())) <= 1
-    assert rollup.usable(f, one_model=True) == one
+    assert planner.rollup_answers(f, (ROLLUP,), generations=True) == one
     with_facts, raw = _both_ways(demo_db, monkeypatch, f)
     assert len(with_facts["report:attempts"]) > 100
     _same(with_facts, raw)
@@ -393,9 +393,14 @@ def test_a_reader_without_select_on_facts_reads_generations(scratch, admin_engin
             conn.execute(text("DROP ROLE facts_reader"))
 
 
-def test_migration_file_is_the_generated_sql():
-    path = ROOT / "supabase" / "migrations" / "20260106000000_genlens_model_facts.sql"
-    assert path.read_text() == facts_mod.migration_sql(), "run: python -m data_access.facts > " + str(path)
+def test_the_full_script_is_frozen():
+    """0106 is `migration_sql()` as it shipped: applied files never change, so later changes ship
+    as generated deltas (tests/test_derived_migrations.py pins every applied file)."""
+    import hashlib
+
+    path = ROOT / "supabase" / "migrations" / derived.FULL_SCRIPT
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert digest == "efdcb888ddb49bd4543f8cc7922fab3a04158a96a1b5a1deb71cadc4c9d5ffd6", f"{path} changed"
 
 
 @pytest.mark.parametrize("since", ["20260105", "20260106"], ids=["from-0104", "from-0105"])
@@ -413,9 +418,7 @@ def test_the_facts_migration_upgrades_a_database_of_an_earlier_one(pg_url, admin
         conn.execute(text("CREATE ROLE upgrade_reader"))
     newest = [p for p in migration_files() if p.name >= since]
     assert newest, "the migrations to upgrade with"
-    monkeypatch.setattr(
-        "data_access.migrate.migration_files", lambda: [p for p in migration_files() if p not in newest]
-    )
+    monkeypatch.setattr("data_access.schema.migration_files", lambda: [p for p in migration_files() if p not in newest])
     apply_migrations(admin_engine, schema)
     with admin_engine.begin() as conn:
         columns = {
@@ -465,7 +468,7 @@ def test_the_facts_migration_upgrades_a_database_of_an_earlier_one(pg_url, admin
 
 def _rollup_snapshot(admin_engine, schema: str = "facts_scratch") -> tuple[list, ...]:
     """Every non-zero row of the rollups, as (column -> value) items in a fixed order."""
-    key = ", ".join(facts_mod.ROLLUP_KEY)
+    key = ", ".join(derived.ROLLUP_KEY)
     queries = [
         f"SELECT * FROM {schema}.genlens_rollup WHERE attempts <> 0 ORDER BY {key}",
         f"SELECT * FROM {schema}.genlens_rollup_latency WHERE n <> 0 ORDER BY 1, 2, 3, 4",
@@ -481,8 +484,6 @@ def _rollup_snapshot(admin_engine, schema: str = "facts_scratch") -> tuple[list,
 
 def test_rollups_follow_every_write_and_equal_a_rebuild(scratch, admin_engine, monkeypatch):
     from data_access import demo_data
-    from queries import rollup
-    from queries.core import fetch
 
     demo_data.load(admin_engine, "facts_scratch", 300, days=10, seed=5, end=T0)
     with admin_engine.begin() as conn:  # a mix of writes, each through the triggers
@@ -524,15 +525,16 @@ def test_rollups_follow_every_write_and_equal_a_rebuild(scratch, admin_engine, m
         "outlier_counts": lambda f: pd.DataFrame([cost_quality.outlier_counts(f, cost_quality.Thresholds())]),
     }
     for f in windows:
-        assert all(rollup.usable(f, also=t) for t in facts_mod.ROLLUPS)
+        assert planner.rollup_answers(f, facts_mod.ROLLUPS, generations=True)
         for name in ("summary", "daily", "by_model"):
-            s = reports.report_sql(name, f)
+            assert planner.explain(reports.PLANNED[name][0], f, reports.PLANNED[name][1]).source == "rollup"
+            with planner.only("facts"):
+                over_facts = reports.fetch_report(name, f)
             pd.testing.assert_frame_equal(
-                reports.fetch_report(name, f), fetch(s.text, s.params, s.expanding), check_dtype=False, obj=name
+                reports.fetch_report(name, f), over_facts, check_dtype=False, obj=name, rtol=1e-12
             )
         from_rollups = {name: fn(f) for name, fn in frames.items()}
-        with monkeypatch.context() as m:  # the same figures over the facts rows
-            m.setattr(rollup, "usable", lambda *a, **k: False)
+        with planner.only("facts"):  # the same figures over the facts rows
             for name, fn in frames.items():
                 assert len(from_rollups[name]), name
                 pd.testing.assert_frame_equal(from_rollups[name], fn(f), check_dtype=False, obj=name, rtol=1e-12)
@@ -549,16 +551,16 @@ def test_rollups_follow_every_write_and_equal_a_rebuild(scratch, admin_engine, m
         "phase_usage": lambda f: cost_quality.phase_usage(f, per_model=True),
         "issue_kinds": data_quality.metadata_issue_kinds,
     }
-    assert rollup.usable(by_model, by_attempt=True)
+    assert planner.rollup_answers(by_model, (ROLLUP,))
     from_rollups = {name: fn(by_model) for name, fn in attempt_level.items()}
     assert set(from_rollups["by_model"]["model_used"]) == set(by_model.models)
     # ... and a filter on one model: its generation figures too (the per-model generation sums)
     one = replace(windows[0], models=(busiest.iloc[0],))
-    assert rollup.usable(one, one_model=True) and not rollup.usable(by_model, one_model=True)
+    assert planner.rollup_answers(one, (ROLLUP,), generations=True)
+    assert not planner.rollup_answers(by_model, (ROLLUP,), generations=True)
     summary_one = reports.fetch_report("summary", one)
     assert summary_one["generations"].iloc[0] > 0
-    with monkeypatch.context() as m:
-        m.setattr(rollup, "usable", lambda *a, **k: False)
+    with planner.only("facts"):
         for name, fn in attempt_level.items():
             pd.testing.assert_frame_equal(from_rollups[name], fn(by_model), check_dtype=False, obj=name, rtol=1e-12)
         pd.testing.assert_frame_equal(summary_one, reports.fetch_report("summary", one), check_dtype=False, rtol=1e-12)
@@ -572,7 +574,6 @@ def test_a_filter_on_one_model_narrows_each_generation_to_that_model(scratch, ad
     generation's figures (count, final and first status, attempts) are over its attempts of that
     model (METRICS.md), from the per-model facts and rollup sums as from the raw attempts."""
     from data_access import demo_data
-    from queries import rollup
 
     demo_data.load(admin_engine, "facts_scratch", 400, days=10, seed=11, end=T0)
     with admin_engine.begin() as conn:
@@ -600,7 +601,7 @@ def test_a_filter_on_one_model_narrows_each_generation_to_that_model(scratch, ad
     short = Filters(since=day0 - timedelta(days=3), until=day0)  # hour buckets
     noon = Filters(since=day0 - timedelta(days=6, hours=-7), until=day0 - timedelta(hours=1))  # no rollup
     for f in (replace(w, models=m) for w in (window, short, noon) for m in (("fallback/m",), (first,))):
-        assert rollup.usable(f, one_model=True) == (f.since.hour == 0)
+        assert planner.rollup_answers(f, (ROLLUP,), generations=True) == (f.since.hour == 0)
         summary = reports.fetch_report("summary", f).iloc[0]
         assert summary["generations"] > 0
         with_facts, raw = _both_ways(scratch, monkeypatch, f)
@@ -626,17 +627,17 @@ def test_a_filter_on_one_model_narrows_each_generation_to_that_model(scratch, ad
 
 
 def test_rollups_answer_only_whole_unfiltered_days(demo_db):
-    from queries import rollup
+    def answers(f, tables=(ROLLUP,), generations=False):
+        return planner.rollup_answers(f, tables, generations)
 
-    assert rollup.usable(DEMO_WINDOW)
-    assert rollup.usable(replace(DEMO_WINDOW, include_tests=True))
-    assert not rollup.usable(replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",)))
-    assert not rollup.usable(replace(DEMO_WINDOW, statuses=("failed",)))
-    assert not rollup.usable(replace(DEMO_WINDOW, since=DEMO_WINDOW.since + timedelta(hours=3)))
+    assert answers(DEMO_WINDOW, (ROLLUP_ERROR,))
+    assert answers(replace(DEMO_WINDOW, include_tests=True), (ROLLUP_ERROR,))
+    assert not answers(replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",)), (ROLLUP_ERROR,))
+    assert not answers(replace(DEMO_WINDOW, statuses=("failed",)))
+    assert not answers(replace(DEMO_WINDOW, since=DEMO_WINDOW.since + timedelta(hours=3)))
     # attempt-level sums: a model filter narrows the rollup rows; other attempt filters do not
-    assert rollup.usable(replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",)), by_attempt=True)
-    assert not rollup.usable(replace(DEMO_WINDOW, statuses=("failed",)), by_attempt=True)
-    assert not rollup.usable(replace(DEMO_WINDOW, types=("hero",)), by_attempt=True)
-    assert not rollup.usable(replace(DEMO_WINDOW, user="0b0e5a6e-4c1e-4d0c-9a43-2c7a0d5e8f11"), by_attempt=True)
+    assert answers(replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",)))
+    assert not answers(replace(DEMO_WINDOW, types=("hero",)))
+    assert not answers(replace(DEMO_WINDOW, user="0b0e5a6e-4c1e-4d0c-9a43-2c7a0d5e8f11"))
     hours = replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",), since=DEMO_WINDOW.since + timedelta(hours=3))
-    assert not rollup.usable(hours, by_attempt=True)
+    assert not answers(hours)

@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
+from metrics.scope import COST, DURATION, IS_TEST, ISSUE_KINDS, METADATA_ISSUE, QUALITY, TOKENS, scoped
 from queries import reports
-from queries.core import COST, DURATION, IS_TEST, ISSUE_KINDS, METADATA_ISSUE, QUALITY, TOKENS, fetch, scoped
+from queries.core import fetch
 from queries.filters import Filters
 from tests import handmade
 from tests.handmade import gid

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from access import roles
-from generation import settings
-from generation.auth import AuthError
+from access.passwords import AuthError
+from data_access import config
 
 SETTINGS = (
     "GENLENS_ALLOWED_DOMAINS",
@@ -24,7 +24,7 @@ def clean_settings(monkeypatch, tmp_path):
     """No allow list from the machine's environment or the project's secrets.toml."""
     for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(settings, "SECRETS_PATH", tmp_path / "secrets.toml")
+    monkeypatch.setattr(config, "SECRETS_PATH", tmp_path / "secrets.toml")
     return tmp_path / "secrets.toml"
 
 

@@ -251,9 +251,11 @@ def test_bad_replay_links_warn(with_password):
 
 
 def test_demo_database_allows_simulated_runs_without_login(page_env, monkeypatch):
+    import generation
     from generation import store
 
     monkeypatch.setattr(store, "demo_only", lambda: True)
+    monkeypatch.setattr(generation, "demo_only", lambda: True)  # the facade's name, once pages import it
     at = open_admin()
     assert any("embedded demo database" in i.value for i in at.info)
     assert at.selectbox(key="adm_provider").options == ["simulated (offline demo profiles)"]

@@ -54,8 +54,8 @@ def test_errors_page_on_demo(demo_db, offered):
     table = reports.fetch_report("errors", WINDOW)
     summary = errors.failure_summary(WINDOW).iloc[0]
     m = {x.label: x.value for x in at.metric}
-    assert m["Failed attempts"] == fmt.count(summary["failed_attempts"])
-    assert m["Timed-out attempts"] == fmt.count(summary["timeout_attempts"])
+    assert m["Failed attempts"] == fmt.count(summary["failures"])
+    assert m["Timed-out attempts"] == fmt.count(summary["timeouts"])
     assert m["Error signatures"] == fmt.count(len(table))
     assert m["New signatures"] == fmt.count(len(errors.new_signatures(WINDOW)))
     assert all(x.help for x in at.metric)

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
+from metrics.scope import table
 from queries import generation
-from queries.core import table
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

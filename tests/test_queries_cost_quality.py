@@ -45,7 +45,7 @@ def test_by_model_averages(attempts):
         assert row["attempts_with_cost"] == part["cost_usd"].notna().sum()
         assert row["avg_cost_usd"] == pytest.approx(part["cost_usd"].mean())
         successes = (part["status"] == "success").sum()
-        assert row["cost_per_success_usd"] == pytest.approx(part["cost_usd"].sum() / successes)
+        assert row["cost_per_success_attempt_usd"] == pytest.approx(part["cost_usd"].sum() / successes)
 
 
 def test_cost_by_day_sums_to_the_daily_report(demo_db):

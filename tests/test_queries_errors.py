@@ -32,9 +32,9 @@ def test_failure_summary_matches_daily_report(demo_db):
     row = errors.failure_summary(WINDOW).iloc[0]
     daily = reports.fetch_report("daily", WINDOW)
     s = reports.summary(WINDOW)
-    assert row["failed_attempts"] == daily["failures"].sum() > 0
-    assert row["timeout_attempts"] == daily["timeouts"].sum() > 0
-    assert row["failures"] == row["failed_attempts"] + row["timeout_attempts"]
+    assert row["failures"] == daily["failures"].sum() > 0
+    assert row["timeouts"] == daily["timeouts"].sum() > 0
+    assert row["lost_attempts"] == row["failures"] + row["timeouts"]
     assert math.isclose(row["failure_rate"], 1 - s["attempt_success_rate"], rel_tol=1e-12)
 
 
@@ -77,7 +77,7 @@ def test_failure_share_sums_to_one_per_day(demo_db):
     per_day = df.groupby("day").agg(share=("share", "sum"), failures=("failures", "sum"), day=("day_failures", "first"))
     assert ((per_day["share"] - 1).abs() < 1e-9).all()
     assert (per_day["failures"] == per_day["day"]).all()
-    assert per_day["failures"].sum() == errors.failure_summary(WINDOW)["failures"].iloc[0]
+    assert per_day["failures"].sum() == errors.failure_summary(WINDOW)["lost_attempts"].iloc[0]
     # Every series has every day (zeros filled), in a stable order.
     assert (df.groupby("day").size() == df["series_order"].nunique()).all()
     table = reports.fetch_report("errors", WINDOW)
@@ -134,9 +134,9 @@ def test_failure_share_counts_failures_without_message(edge_db):
     df = errors.failure_share(edge_db, top=2)
     kinds = df.groupby("series_kind")["failures"].sum()
     assert kinds["no_message"] == 1
-    assert kinds.sum() == errors.failure_summary(edge_db)["failures"].iloc[0] == 7
+    assert kinds.sum() == errors.failure_summary(edge_db)["lost_attempts"].iloc[0] == 7
     assert ((df.groupby("day")["share"].sum() - 1).abs() < 1e-9).all()
-    assert errors.failure_summary(edge_db)["without_message"].iloc[0] == 1
+    assert errors.failure_summary(edge_db)["failures_without_message"].iloc[0] == 1
 
 
 def test_every_query_on_empty_db(empty_db):

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
+from metrics.scope import table
 from queries import generation, reports
-from queries.core import table
 from queries.filters import FilterError, Filters
 
 W = Filters(since=datetime(2026, 9, 1, tzinfo=UTC), until=datetime(2026, 12, 1, tzinfo=UTC))

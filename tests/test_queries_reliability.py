@@ -216,8 +216,8 @@ def test_failed_attempt_cost_matches_attempts(demo_db):
     models = df[~df["is_total"]]
     assert bool(df["is_total"].iloc[0]) and df["is_total"].sum() == 1
     by_model = reports.fetch_report("by_model", WINDOW).set_index("model_used")
-    assert total["failed_attempts"] == by_model["failures"].sum()
-    assert total["timeout_attempts"] == by_model["timeouts"].sum()
+    assert total["failures"] == by_model["failures"].sum()
+    assert total["timeouts"] == by_model["timeouts"].sum()
     assert math.isclose(models["lost_cost_usd"].sum(), total["lost_cost_usd"], rel_tol=1e-9)
     assert math.isclose(total["failed_cost_usd"] + total["timeout_cost_usd"], total["lost_cost_usd"], rel_tol=1e-9)
     att = reports.fetch_report("attempts", WINDOW)
@@ -326,7 +326,7 @@ def test_edge_rates_and_costs(edge_db):
     assert by_model.loc["m2", "timeouts"] == 1 and by_model.loc["m2", "failures"] == 3
     cost = reliability.failed_attempt_cost(edge_db)
     total = cost[cost["is_total"]].iloc[0]
-    assert total["failed_attempts"] == 6 and total["timeout_attempts"] == 1
+    assert total["failures"] == 6 and total["timeouts"] == 1
     assert total["lost_cost_usd"] == 0.5  # "0.7" is a string: unknown, not counted
     assert math.isclose(total["failed_time_h"], (1 + 2 + 3 + 4 + 1 + 1) / 3600)
     assert math.isclose(total["timeout_time_h"], 30 / 3600)
@@ -345,5 +345,5 @@ def test_every_query_on_empty_db(empty_db):
     assert reliability.stale_pending(WINDOW).empty
     cost = reliability.failed_attempt_cost(WINDOW)
     assert len(cost) == 1 and bool(cost["is_total"].iloc[0])
-    assert cost["lost_cost_usd"].iloc[0] == 0 and cost["failed_attempts"].iloc[0] == 0
+    assert cost["lost_cost_usd"].iloc[0] == 0 and cost["failures"].iloc[0] == 0
     assert pd.isna(cost["failure_cost_share"].iloc[0])

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import make_url
 from streamlit.testing.v1 import AppTest
 
-from generation.auth import hash_password
+from access.passwords import hash_password
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = [

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from access import roles
-from access.roles import Principal
-from generation.auth import AuthError
+import access
+from access import AuthError, Principal
 from queries import masking
 from ui.format import md_escape
 
@@ -27,9 +26,9 @@ def _sign_in_form(mode: str) -> None:
         if st.form_submit_button("Sign in", type="primary", icon=":material/login:"):
             try:
                 st.session_state[_KEY] = (
-                    roles.supabase_sign_in(email or "", password)
+                    access.supabase_sign_in(email or "", password)
                     if mode == "supabase"
-                    else roles.password_sign_in(password)
+                    else access.password_sign_in(password)
                 )
             except AuthError as exc:
                 st.error(str(exc), icon=":material/lock:")
@@ -48,7 +47,7 @@ def _oidc_principal() -> Principal | None:
     if not st.user.is_logged_in:
         return None
     try:
-        return roles.oidc_principal(dict(st.user.to_dict()))
+        return access.oidc_principal(dict(st.user.to_dict()))
     except AuthError as exc:
         message = str(exc)  # may quote the email claim: escaped, never rendered as Markdown
 
@@ -63,9 +62,9 @@ def _oidc_principal() -> Principal | None:
 
 def principal() -> Principal:
     """The signed-in principal; draws the sign-in page and stops the run when nobody is."""
-    mode = roles.mode()
+    mode = access.mode()
     if mode == "none":
-        who = roles.anonymous()
+        who = access.anonymous()
     elif mode == "oidc":
         who = _oidc_principal()
     else:
@@ -74,13 +73,13 @@ def principal() -> Principal:
         _only_page(lambda: _sign_in_form(mode))
     st.session_state[_KEY] = who
     # Viewers always see masked data; everyone does with GENLENS_MASK=1. Set for this run.
-    masking.set_policy(masking.policy_from_settings(who.role == "viewer" or roles.masking_forced()))
+    masking.set_policy(masking.policy_from_settings(who.role == "viewer" or access.masking_forced()))
     return who
 
 
 def current() -> Principal:
     """The principal app.py signed in for this run (pages call this)."""
-    return st.session_state.get(_KEY) or roles.anonymous()
+    return st.session_state.get(_KEY) or access.anonymous()
 
 
 def account_line(who: Principal, embedded: bool) -> None:

@@ -92,6 +92,11 @@ def _url_params() -> dict[str, list[str]]:
     return {k: st.query_params.get_all(k) for k in KEYS}
 
 
+def reread_from_url() -> None:
+    """Seed the sidebar's widgets from the URL again on the next run (before st.switch_page)."""
+    st.session_state.pop(_INIT, None)
+
+
 def sidebar_filters(known_models: list[str], dimensions: frozenset[str] = frozenset({"story_type", "user"})) -> Filters:
     """Draw the sidebar filters and return the Filters they describe; keep the URL in step."""
     ss = st.session_state

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from metrics import registry
+
 DASH = "–"
 
 
@@ -51,7 +53,6 @@ def plot_text(s) -> str:
     return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-# metric -> (formatter, delta formatter, higher is better)
 def _delta_pp(d: float) -> str:
     return f"{d * 100:+.1f} pp"
 
@@ -62,28 +63,36 @@ def _delta_pct_change(cur: float, prev: float) -> str | None:
     return f"{(cur - prev) / prev * 100:+.1f}%"
 
 
-KPI_FORMAT = {
-    "generations": (count, "relative", True),
-    "attempts": (count, "relative", True),
-    "success_rate": (pct, "pp", True),
-    "attempt_success_rate": (pct, "pp", True),
-    "first_attempt_success_rate": (pct, "pp", True),
-    "retry_rate": (pct, "pp", False),
-    "avg_attempts_per_generation": (ratio, "absolute", False),
-    "total_cost_usd": (usd, "relative", False),
-    "cost_per_success_usd": (usd, "relative", False),
-    "p50_latency_ms": (ms, "relative", False),
-    "p95_latency_ms": (ms, "relative", False),
-    "avg_quality": (score, "absolute", True),
-    "recovered_by_retry": (count, "relative", True),
-    "pending_attempts": (count, "absolute", False),
-    "metadata_issues": (count, "absolute", False),
+def hours(v) -> str:
+    return DASH if _missing(v) else f"{v:,.2f} h"
+
+
+def tokens(v) -> str:
+    return DASH if _missing(v) else f"{v:,.0f}"
+
+
+# registry format -> formatter
+FORMATTERS = {
+    "count": count,
+    "pct": pct,
+    "usd": usd,
+    "ms": ms,
+    "score": score,
+    "ratio": ratio,
+    "hours": hours,
+    "tokens": tokens,
 }
+
+
+def value(metric: str, v) -> str:
+    """A metric's value as a page shows it (the registry says how)."""
+    return FORMATTERS[registry.metric(metric).fmt](v)
 
 
 def kpi(metric: str, current: dict, previous: dict | None) -> tuple[str, str | None, str]:
     """(value, delta text or None, delta_color) for st.metric, comparing with the previous period."""
-    fmt, kind, higher_better = KPI_FORMAT[metric]
+    m = registry.metric(metric)
+    fmt, kind, higher_better = FORMATTERS[m.fmt], m.delta, bool(m.higher_is_better)
     cur = current.get(metric)
     value = fmt(cur)
     prev = previous.get(metric) if previous else None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from access import can_open
 from queries.filters import Filters
-from ui.filters import filter_params
+from ui.access import current
+from ui.filters import filter_params, reread_from_url
 
 PAGE_FILES = {
     "overview": "pages/overview.py",
@@ -22,9 +24,6 @@ PAGE_FILES = {
 
 def page_link(page: str, label: str, f: Filters, icon: str | None = None, **extra: str | list[str]) -> None:
     """st.page_link to one of PAGE_FILES with the filters and `extra` as URL parameters."""
-    from access.roles import can_open
-    from ui.access import current
-
     if not can_open(current().role, page):
         return  # a link to a page this role may not open would only lead to "page not found"
     params = {**filter_params(f), **extra}
@@ -36,14 +35,10 @@ def go(page: str, f: Filters, **extra: str | list[str]) -> None:
 
     switch_page drops widget state; the sidebar re-reads the filters from the URL it is given.
     """
-    from access.roles import can_open
-    from ui.access import current
-    from ui.filters import _INIT
-
     if not can_open(current().role, page):
         st.warning("That page is not available to your role.", icon=":material/visibility_off:")
         return
-    st.session_state.pop(_INIT, None)
+    reread_from_url()
     st.switch_page(PAGE_FILES[page], query_params={**filter_params(f), **extra})
 
 

@@ -60,7 +60,7 @@ def test_pm_opens_a_shared_link(page, server, demo_db):
     f = Filters(since=WINDOW.since, until=WINDOW.until, models=(model,), types=("hero",))
     cur = reports.summary(f)
     assert cur["generations"] > 0
-    expected = {key: fmt.KPI_FORMAT[key][0](cur[key]) for key in KPI_METRICS}
+    expected = {key: fmt.value(key, cur[key]) for key in KPI_METRICS}
     shown = metrics(page)
     assert shown["Generations"] == expected["generations"]
     assert shown["Success rate"] == expected["success_rate"]

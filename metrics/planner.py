@@ -1,0 +1,173 @@
+"""One planner: a request for metrics by dimensions goes to the cheapest source able to answer it.
+
+    frame(f, ["attempts", "success_rate"], by=["model_used"], order="attempts DESC, model_used")
+
+Callers name metrics (metrics.registry) and dimensions (metrics.sources.DIMENSIONS), never a
+source or a table; an undeclared name raises. Sources are asked cheapest first
+(rollup < facts < raw); each one that cannot answer says why, and `explain` returns that story,
+so a page can say which source served it and why a faster one did not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pandas as pd
+
+from data_access.engine import Database, get_database, read_only
+from metrics import forcing
+from metrics.filters import Filters
+from metrics.registry import Percentile, metric
+from metrics.sources import (
+    DIMENSIONS,
+    SOURCES,
+    Need,
+    Rendered,
+    Source,
+    metric_sql,
+    rollup_declines,
+    rollup_percentiles,
+    statement,
+)
+
+
+class NotAnswerable(ValueError):
+    """The forced source cannot answer this request (tests force each source in turn)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    source: str
+    declined: tuple[tuple[str, str], ...]  # (cheaper source, why it could not answer)
+
+
+@contextmanager
+def only(source: str) -> Iterator[None]:
+    """Answer every request of this thread from `source`, bespoke queries included (the
+    equivalence tests force each source in turn)."""
+    before = forcing.force(source)
+    try:
+        yield
+    finally:
+        forcing.force(before)
+
+
+def need_for(metrics: Sequence[str], by: Sequence[str] = ()) -> Need:
+    formulas = []
+    for name in metrics:
+        m = metric(name)
+        if m.formula is None:
+            raise ValueError(f"metric {name!r} is computed by {m.computed_by}, not by the planner")
+        formulas.append(m.formula)
+    dims = []
+    for d in by:
+        if d not in DIMENSIONS:
+            raise ValueError(f"unknown dimension {d!r}")
+        dims.append(DIMENSIONS[d])
+    return Need(tuple(formulas), tuple(dims))
+
+
+def choose(need: Need, f: Filters, db: Database) -> tuple[Source, Plan]:
+    forced = forcing.forced()
+    declined = []
+    for source in sorted(SOURCES, key=lambda s: s.cost):
+        if forced and source.name != forced:
+            continue
+        why = source.declines(need, f, db)
+        if why is None:
+            return source, Plan(source.name, tuple(declined))
+        if forced:
+            raise NotAnswerable(f"{source.name}: {why}")
+        declined.append((source.name, why))
+    raise NotAnswerable("no source can answer")  # raw answers everything: not reached
+
+
+def explain(metrics: Sequence[str], f: Filters, by: Sequence[str] = (), db: Database | None = None) -> Plan:
+    """Which source would answer, and why each cheaper one would not."""
+    db = db or get_database()
+    return choose(need_for(metrics, by), f, db)[1]
+
+
+def able(metrics: Sequence[str], f: Filters, by: Sequence[str] = (), db: Database | None = None) -> list[str]:
+    """Every source that can answer the request (cheapest first)."""
+    db = db or get_database()
+    need = need_for(metrics, by)
+    return [s.name for s in sorted(SOURCES, key=lambda s: s.cost) if s.declines(need, f, db) is None]
+
+
+_ORDER = re.compile(r"^[a-z_][a-z0-9_]*( (ASC|DESC))?( NULLS (FIRST|LAST))?$")
+
+
+def _order(order: str, columns: set[str]) -> str:
+    """ORDER BY from a caller's constant ("attempts DESC, model_used"), every term a known column."""
+    if not order:
+        return ""
+    terms = [t.strip() for t in order.split(",")]
+    for t in terms:
+        if not _ORDER.match(t) or t.split(" ")[0] not in columns:
+            raise ValueError(f"cannot order by {t!r}")
+    return "\nORDER BY " + ", ".join(terms)
+
+
+def rollup_answers(f: Filters, tables: Sequence[str], generations: bool = False, db: Database | None = None) -> bool:
+    """Whether a bespoke query over the rollup `tables` may answer `f` (metrics.sources
+    declares what each table can be narrowed by); otherwise it reads the attempts in scope."""
+    return rollup_declines(f, db or get_database(), frozenset(tables), generations) is None
+
+
+def sql_for(rendered: Rendered, need: Need, metrics: Sequence[str], order: str = "", where_any: bool = False) -> str:
+    keys = [f"b.k{i} AS {d.column}" for i, d in enumerate(need.by)]
+    cols = [f"{metric_sql(f, rendered.col)} AS {name}" for f, name in zip(need.formulas, metrics, strict=True)]
+    columns = {d.column for d in need.by} | set(metrics)
+    return f"{rendered.sql}\nSELECT {', '.join(keys + cols)}\nFROM b{rendered.joins}{_order(order, columns)}"
+
+
+def result(
+    f: Filters, metrics: Sequence[str], by: Sequence[str] = (), order: str = "", db: Database | None = None
+) -> tuple[list[str], list[tuple]]:
+    """(columns, rows) of the request as the database returned them (a report's CSV writes these)."""
+    db = db or get_database()
+    need = need_for(metrics, by)
+    source, _plan = choose(need, f, db)
+    rendered = source.render(need, f, db)
+    sql = sql_for(rendered, need, metrics, order)
+    params = dict(rendered.params)
+    with read_only(db) as conn:
+        if rendered.lookups:
+            by_model = bool(need.by)
+            values = rollup_percentiles(conn, f, db, rendered.lookups, by_model)
+            if by_model:
+                params["pm"] = list(values)
+                for i in range(len(rendered.lookups)):
+                    params[f"pv{i}"] = [v[i] for v in values.values()]
+            else:
+                got = values.get(None)
+                for i in range(len(rendered.lookups)):
+                    params[f"pv{i}"] = got[i] if got else None
+        res = conn.execute(statement(Rendered(sql, params, rendered.col, rendered.expanding)), params)
+        return list(res.keys()), [tuple(r) for r in res.fetchall()]
+
+
+def frame(
+    f: Filters,
+    metrics: Sequence[str],
+    by: Sequence[str] = (),
+    order: str = "",
+    db: Database | None = None,
+) -> pd.DataFrame:
+    """The metrics for `f`, one row per value of the dimensions `by` (one row without), columns
+    the dimensions' then the metrics' names, from the cheapest source that can answer."""
+    columns, rows = result(f, metrics, by, order, db)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def row(f: Filters, metrics: Sequence[str], db: Database | None = None) -> dict:
+    """One row of metrics as a dict (None for an empty rate)."""
+    df = frame(f, metrics, db=db)
+    return {k: (None if pd.isna(v) else v) for k, v in df.iloc[0].to_dict().items()}
+
+
+__all__ = ["NotAnswerable", "Percentile", "Plan", "able", "explain", "frame", "only", "result", "row"]

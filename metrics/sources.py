@@ -1,0 +1,572 @@
+"""The sources that can answer a metrics request, each saying what it can answer and rendering
+each primitive of `metrics.registry` once, for its own tables.
+
+- `raw`: the attempts of `generations` (or a seed source's view), typed from the JSONB on every
+  query (`metrics.scope.scoped`). Answers everything; the slowest.
+- `facts`: GenLens' facts table, one typed row per attempt with its generation's figures
+  (`data_access.facts`). Answers everything while it is usable (triggers on, readable, current).
+- `rollup`: the daily rollups of the facts rows: sums per (scope day, attempt day, test?, model,
+  status, type, ...). Answers whole UTC days without a type, user or status filter; generation
+  figures under a filter on at most one model (the rollup keeps per-(generation, model) sums);
+  exact percentiles from its latency histogram, overall or per model.
+
+A source that cannot answer says why in one sentence (`declines`); the planner
+(`metrics.planner`) asks them cheapest first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import time as dtime
+from typing import Any
+
+from sqlalchemy import bindparam, text
+
+from data_access.engine import Database
+from data_access.facts import (
+    BUCKET_FN,
+    ROLLUP,
+    ROLLUP_ERROR,
+    ROLLUP_LATENCY,
+    ROLLUP_MODEL_RETRIES,
+    ROLLUP_PHASE,
+    ROLLUP_QUALITY,
+    ROLLUP_RETRIES,
+    TABLE,
+    facts_relation,
+    readable_rollups,
+)
+from metrics import forcing
+from metrics.derived import ROLLUP_VALUE_COLUMNS
+from metrics.filters import STATUSES, Filters
+from metrics.registry import (
+    Attempts,
+    Count,
+    Flagged,
+    Formula,
+    GenerationAttempts,
+    Generations,
+    Known,
+    Percentile,
+    Plain,
+    Primitive,
+    Ratio,
+    Sum,
+    Total,
+    primitives,
+)
+from metrics.scope import ISSUE_KINDS, scoped
+
+
+def _bucket(column: str, unit: str) -> str:
+    # date_trunc in UTC, returned as timestamptz
+    return f"(date_trunc('{unit}', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+
+
+def _day_ts(column: str) -> str:
+    return f"(CAST({column} AS timestamp) AT TIME ZONE 'UTC')"
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A breakdown. Attempts group by their own value (`att`); generations by their first
+    attempt's (`gen`, over the scope's g1 rows). In the rollup: the attempt's key column, the
+    generation's key column, and the generation's under a filter on one model (its attempts of
+    that model); None where the rollup has no such key."""
+
+    name: str
+    column: str  # the output column
+    att: str
+    gen: str
+    rollup_att: str | None
+    rollup_gen: str | None
+    rollup_gen_model: str | None
+
+
+DIMENSIONS: dict[str, Dimension] = {
+    d.name: d
+    for d in (
+        Dimension("model_used", "model_used", "model_used", "first_model", "model_used", "first_model", "model_used"),
+        Dimension("story_type", "story_type", "story_type", "first_type", "story_type", "first_type", "m_first_type"),
+        Dimension(
+            "day",
+            "day",
+            "CAST(created_at AT TIME ZONE 'UTC' AS date)",
+            "CAST(first_at AT TIME ZONE 'UTC' AS date)",
+            "attempt_day",
+            "scope_day",
+            "m_scope_day",
+        ),
+        Dimension(
+            "day_bucket",
+            "bucket",
+            _bucket("created_at", "day"),
+            _bucket("first_at", "day"),
+            _day_ts("attempt_day"),
+            _day_ts("scope_day"),
+            _day_ts("m_scope_day"),
+        ),
+        Dimension(
+            "hour_bucket", "bucket", _bucket("created_at", "hour"), _bucket("first_at", "hour"), None, None, None
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Need:
+    """What a request needs from a source: its primitives, in a fixed order, and its dimensions."""
+
+    formulas: tuple[Formula, ...]
+    by: tuple[Dimension, ...]
+
+    @property
+    def prims(self) -> tuple[Primitive, ...]:
+        seen: dict[Primitive, None] = {}
+        for formula in self.formulas:
+            for p in primitives(formula):
+                seen.setdefault(p, None)
+        return tuple(seen)
+
+    @property
+    def gen_prims(self) -> tuple[Primitive, ...]:
+        return tuple(p for p in self.prims if p.grain == "generation")
+
+    @property
+    def att_prims(self) -> tuple[Primitive, ...]:
+        return tuple(p for p in self.prims if p.grain == "attempt")
+
+    @property
+    def null_exact(self) -> frozenset[Primitive]:
+        """Primitives whose "none known" (NULL) must stay NULL: a ratio's bare numerator."""
+        out = set()
+        for formula in self.formulas:
+            if isinstance(formula, Ratio) and not formula.zero:
+                out.add(formula.num)
+            if isinstance(formula, Sum) and not formula.zero:
+                out.add(formula.of)
+        return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A source's answer to a request: `sql`, a WITH clause ending in CTE b (one row per key
+    k0, k1, ... with every primitive aggregated), `col` naming each primitive's column of b (or
+    of `joins`), its parameters, and the percentiles the rollup looks up first (`lookups`)."""
+
+    sql: str
+    params: dict[str, Any]
+    col: dict
+    expanding: tuple[str, ...] = ()
+    joins: str = ""
+    lookups: tuple[Percentile, ...] = ()
+
+
+def _in(statuses: tuple[str, ...]) -> str:
+    bad = [s for s in statuses if s not in STATUSES]
+    if bad:  # statuses come from the registry; a literal from anywhere else is refused
+        raise ValueError(f"unknown status {bad[0]!r}")
+    return "(" + ", ".join(f"'{s}'" for s in statuses) + ")"
+
+
+def _filter(conds: list[str]) -> str:
+    return f" FILTER (WHERE {' AND '.join(conds)})" if conds else ""
+
+
+def _status(statuses, column: str = "status") -> list[str]:
+    return [] if statuses is None else [f"{column} IN {_in(statuses)}"]
+
+
+def _p(i: int) -> str:
+    return f"p{i}"
+
+
+def metric_sql(formula: Formula, col: dict[Primitive, str]) -> str:
+    """A metric's output expression over the aggregated primitive columns `col`."""
+    if isinstance(formula, Count):
+        return f"CAST(COALESCE({col[formula.of]}, 0) AS bigint)"
+    if isinstance(formula, Sum):
+        x = f"COALESCE({col[formula.of]}, 0)" if formula.zero else col[formula.of]
+        if formula.as_int:
+            return f"CAST({x} AS bigint)"
+        if formula.scale != 1.0:
+            return f"CAST({x} / {float(formula.scale)!r} AS float8)"
+        return f"CAST({x} AS float8)"
+    if isinstance(formula, Ratio):
+        num = f"COALESCE({col[formula.num]}, 0)" if formula.zero else col[formula.num]
+        if formula.exact:
+            return f"CAST({num} / NULLIF({col[formula.den]}, 0) AS float8)"
+        return f"(CAST({num} AS float8) / NULLIF({col[formula.den]}, 0))"
+    if isinstance(formula, Plain):
+        return f"CAST({col[formula.of]} AS float8)"
+    raise TypeError(formula)
+
+
+class Source:
+    name = ""
+    cost = 0
+
+    def declines(self, need: Need, f: Filters, db: Database) -> str | None:
+        """Why this source cannot answer `need` for `f`, or None when it can."""
+        raise NotImplementedError
+
+    def render(self, need: Need, f: Filters, db: Database) -> Rendered:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Part:
+    """Aggregates over one relation: FROM `src`, grouped by the `keys` expressions."""
+
+    src: str
+    keys: tuple[str, ...]
+    aggs: tuple[str, ...]
+
+
+def b_cte(att: Part | None, gen: Part | None) -> str:
+    """CTE b: one row per key k0, k1, ... with every primitive's aggregate p0, p1, ... (the
+    attempt part's first). Attempts are grouped by their own values and generations by their
+    first attempt's, apart; two keyed parts are stacked, each with NULL for the other's columns,
+    and summed per key (a key exists whenever an attempt has it); without keys each part gives
+    one row and they sit side by side."""
+    parts = [p for p in (att, gen) if p is not None]
+    n_att = len(att.aggs) if att else 0
+    n_all = n_att + (len(gen.aggs) if gen else 0)
+    offset = {id(att): 0, id(gen): n_att}
+    keys = [f"k{i}" for i in range(len(parts[0].keys))]
+
+    def own(p: Part) -> list[str]:
+        return [f"{a} AS {_p(offset[id(p)] + i)}" for i, a in enumerate(p.aggs)]
+
+    if not keys:
+        if len(parts) == 1:
+            return f"b AS (\n    SELECT {', '.join(own(parts[0]))}\n    FROM {parts[0].src}\n)"
+        sides = " CROSS JOIN ".join(f"(SELECT {', '.join(own(p))} FROM {p.src}) AS x{i}" for i, p in enumerate(parts))
+        return f"b AS (\n    SELECT * FROM {sides}\n)"
+    group = ", ".join(str(i + 1) for i in range(len(keys)))
+    selects = []
+    for p in parts:
+        mine = dict(zip(range(offset[id(p)], offset[id(p)] + len(p.aggs)), p.aggs, strict=True))
+        cols = [f"{e} AS {k}" for e, k in zip(p.keys, keys, strict=True)]
+        cols += [f"{mine[i]} AS {_p(i)}" if i in mine else f"NULL AS {_p(i)}" for i in range(n_all)]
+        selects.append(f"SELECT {', '.join(cols)} FROM {p.src} GROUP BY {group}")
+    if len(selects) == 1:
+        return f"b AS (\n    {selects[0]}\n)"
+    key_list = ", ".join(keys)
+    sums = ", ".join(f"sum({_p(i)}) AS {_p(i)}" for i in range(n_all))
+    stacked = "\n    UNION ALL\n    ".join(selects)
+    return f"parts AS (\n    {stacked}\n), b AS (\n    SELECT {key_list}, {sums} FROM parts GROUP BY {key_list}\n)"
+
+
+# --- raw and facts: the attempts in scope (att) and their generations (gen, g1) -----------------
+
+
+def _att_agg(p: Primitive) -> str:
+    if isinstance(p, Attempts):
+        return "count(*)" + _filter(_status(p.statuses) + (["NOT has_message"] if p.no_message else []))
+    if isinstance(p, Flagged):
+        return f"count(*) FILTER (WHERE {p.flag})"
+    if isinstance(p, Known):
+        return f"count({p.value})" + _filter(_status(p.statuses))
+    if isinstance(p, Total):
+        return f"sum({p.value})" + _filter(_status(p.statuses))
+    if isinstance(p, Percentile):
+        return f"percentile_cont({float(p.p)!r}) WITHIN GROUP (ORDER BY {p.value})"
+    raise TypeError(p)
+
+
+def _gen_conds(p: Generations, final: str, first: str, attempts: str) -> list[str]:
+    return _status(p.final, final) + _status(p.first, first) + ([f"{attempts} > 1"] if p.retried else [])
+
+
+def _gen_agg(p: Primitive, one_pass: bool) -> str:
+    """Over gen/g1 rows (final_status, first_status, attempts), or in one pass over the facts
+    rows of att, each generation counted on its final attempt's row."""
+    if one_pass:
+        if isinstance(p, Generations):
+            return "count(*)" + _filter(
+                ["is_final", *_gen_conds(p, "gen_final_status", "gen_first_status", "gen_attempts")]
+            )
+        if isinstance(p, GenerationAttempts):
+            return "sum(gen_attempts) FILTER (WHERE is_final)"
+    else:
+        if isinstance(p, Generations):
+            return "count(*)" + _filter(_gen_conds(p, "final_status", "first_status", "attempts"))
+        if isinstance(p, GenerationAttempts):
+            return "sum(attempts)"
+    raise TypeError(p)
+
+
+class Scoped(Source):
+    """The attempts in scope, from `generations` (raw) or from the facts table (facts)."""
+
+    def __init__(self, name: str, cost: int, facts: bool):
+        self.name, self.cost, self.facts = name, cost, facts
+
+    def declines(self, need: Need, f: Filters, db: Database) -> str | None:
+        if self.facts and not facts_relation(db):
+            return "the facts table is not in use"
+        return None
+
+    def render(self, need: Need, f: Filters, db: Database) -> Rendered:
+        kinds = tuple(sorted({p.flag for p in need.prims if isinstance(p, Flagged) and p.flag in ISSUE_KINDS}))
+        s = scoped(f, db, extras=kinds, facts=self.facts)
+        att_prims, gen_prims = need.att_prims, need.gen_prims
+        col = {p: _p(i) for i, p in enumerate(att_prims + gen_prims)}
+        keys = need.by
+        att_aggs = tuple(_att_agg(p) for p in att_prims)
+        g1 = ""
+        if gen_prims and s.facts_gen and not keys:
+            # one pass over the facts rows: each generation counted on its final attempt's row
+            b = b_cte(Part("att", (), att_aggs + tuple(_gen_agg(p, True) for p in gen_prims)), None)
+        else:
+            att = Part("att", tuple(d.att for d in keys), att_aggs) if att_prims else None
+            gen = None
+            if gen_prims:
+                g1 = s.g1 if keys else ""  # g1: the generations with their first attempt's values
+                aggs = tuple(_gen_agg(p, False) for p in gen_prims)
+                gen = Part("g1" if keys else "gen", tuple(d.gen for d in keys), aggs)
+            b = b_cte(att, gen)
+        return Rendered(f"{s.text}{g1}\n, {b}", s.params, col, s.expanding)
+
+
+# --- rollup: daily sums of the facts rows -----------------------------------------------------------
+
+ROLLUP_MODELS = "(CAST(:models AS text[]) IS NULL OR model_used = ANY (CAST(:models AS text[])))"
+ROLLUP_WINDOW = "scope_day >= :d0 AND scope_day < :d1 AND (:tests OR NOT is_test)"
+# value -> (sum column, count column) of the daily rollup, generated from the registry
+ROLLUP_VALUES: dict[str, tuple[str, str]] = ROLLUP_VALUE_COLUMNS
+
+
+def rollup_params(f: Filters) -> dict[str, Any]:
+    """The bound parameters of ROLLUP_WINDOW and ROLLUP_MODELS for `f`."""
+    return {
+        "d0": f.since.astimezone(UTC).date(),
+        "d1": f.until.astimezone(UTC).date(),
+        "tests": bool(f.include_tests),
+        "models": list(f.models) if f.models else None,
+    }
+
+
+def _midnight(d) -> bool:
+    return d.astimezone(UTC).time() == dtime(0)
+
+
+def _rollup_att(p: Primitive, null_exact: bool) -> str | None:
+    """The aggregate over rollup rows, or None when the rollup cannot give it exactly."""
+    st = _status(p.statuses) if isinstance(p, Attempts | Known | Total) else []
+    # a count over no rollup row is 0, as count(*) over no attempt is
+    if isinstance(p, Attempts) and p.no_message:
+        lost = p.statuses is not None and sorted(p.statuses) == ["failed", "timeout"]
+        return "COALESCE(sum(failures_no_message), 0)" if lost else None
+    if isinstance(p, Attempts):
+        return f"COALESCE(sum(attempts){_filter(st)}, 0)"
+    if isinstance(p, Flagged):
+        column = "metadata_issues" if p.flag == "metadata_issue" else p.flag if p.flag in ISSUE_KINDS else None
+        return f"COALESCE(sum({column}), 0)" if column else None
+    if isinstance(p, Known):
+        _, n = ROLLUP_VALUES[p.value]
+        return f"COALESCE(sum({n}){_filter(st)}, 0)"
+    if isinstance(p, Total):
+        total, n = ROLLUP_VALUES[p.value]
+        if not null_exact:
+            return f"sum({total})" + _filter(st)
+        # the rollup stores 0 for "none known": its count of known values tells the two apart
+        return f"CASE WHEN sum({n}){_filter(st)} > 0 THEN sum({total}){_filter(st)} END"
+    return None
+
+
+def _rollup_gen(p: Primitive, g: str) -> str | None:
+    if isinstance(p, GenerationAttempts):
+        return "sum(attempts)"
+    if not isinstance(p, Generations):
+        return None
+    if p.first is not None and p.retried:
+        return None
+    st = _status(p.final)
+    if p.first is None:
+        return f"COALESCE(sum({g}gens{'_retried' if p.retried else ''}){_filter(st)}, 0)"
+    first = {("success",): "first_success", tuple(sorted(("success", "failed", "timeout"))): "first_terminal"}
+    which = first.get(tuple(sorted(p.first)))
+    return f"COALESCE(sum({g}gens_{which}){_filter(st)}, 0)" if which else None
+
+
+# Each rollup table's key for a model filter (None: it has none, so it answers no model filter).
+# The daily rollup's generation sums answer one model at most (per (generation, model) sums).
+ROLLUP_MODEL_KEY: dict[str, str | None] = {
+    ROLLUP: "model_used",
+    ROLLUP_LATENCY: "model_used",
+    ROLLUP_QUALITY: "model_used",
+    ROLLUP_MODEL_RETRIES: "model_used",
+    ROLLUP_PHASE: None,
+    ROLLUP_ERROR: None,
+    ROLLUP_RETRIES: None,
+}
+
+
+def rollup_declines(f: Filters, db: Database, tables: frozenset[str], generations: bool = False) -> str | None:
+    """Why the rollup `tables` cannot answer `f` (None: they can). `generations`: the answer
+    reads generation sums (which answer a filter on one model at most)."""
+    if forcing.forced() not in (None, "rollup"):
+        return f"the {forcing.forced()} source is forced"
+    if not facts_relation(db):
+        return "the facts table is not in use"
+    if not (_midnight(f.since) and _midnight(f.until)):
+        return "the window is not whole UTC days"
+    narrowed = [n for n, v in (("story type", f.types), ("user", f.user), ("status", f.statuses)) if v]
+    if narrowed:
+        return f"a filter on {narrowed[0]}"
+    if f.models:
+        keyless = sorted(t for t in tables if ROLLUP_MODEL_KEY[t] is None)
+        if keyless:
+            return f"a model filter ({keyless[0]} has no model key)"
+        if generations and len(f.models) > 1:
+            return "generation figures under a filter on several models"
+    if not tables <= readable_rollups(db):
+        return "the rollups are not readable by this database user, or not migrated to this version"
+    return None
+
+
+class Rollup(Source):
+    name = "rollup"
+    cost = 1
+
+    def declines(self, need: Need, f: Filters, db: Database) -> str | None:
+        pcts = [p for p in need.prims if isinstance(p, Percentile)]
+        tables = frozenset({ROLLUP} | ({ROLLUP_LATENCY} if pcts else set()))
+        why = rollup_declines(f, db, tables, generations=bool(need.gen_prims))
+        if why:
+            return why
+        if any(d.rollup_att is None for d in need.by):
+            return "hourly buckets"
+        if pcts and not all(d.name == "model_used" for d in need.by):
+            return "percentiles by a dimension other than model"
+        if pcts and any(p.value != "latency_ms" for p in pcts):
+            return "percentiles of a value other than latency"
+        g = "m" if f.models else ""
+        for p in need.att_prims:
+            if isinstance(p, Percentile):
+                continue
+            if _rollup_att(p, p in need.null_exact) is None:
+                return f"no rollup column for {p}"
+        for p in need.gen_prims:
+            if _rollup_gen(p, g) is None:
+                return f"no rollup column for {p}"
+        return None
+
+    def render(self, need: Need, f: Filters, db: Database) -> Rendered:
+        g = "m" if f.models else ""
+        att_prims = tuple(p for p in need.att_prims if not isinstance(p, Percentile))
+        pcts = tuple(p for p in need.att_prims if isinstance(p, Percentile))
+        gen_prims = need.gen_prims
+        col: dict = {p: _p(i) for i, p in enumerate(att_prims + gen_prims)}
+        keys = need.by
+        # the window's rows (rows a delta brought back to zero left out)
+        r = f'(SELECT * FROM "{db.schema}".{ROLLUP} WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND attempts <> 0) AS r'
+        att_aggs = tuple(_rollup_att(p, p in need.null_exact) for p in att_prims)
+        gen_aggs = tuple(_rollup_gen(p, g) for p in gen_prims)
+        if not att_aggs and not gen_aggs:  # percentiles only: one row per key with attempts
+            att_aggs = ("sum(attempts)",)
+        att = Part(r, tuple(d.rollup_att for d in keys), att_aggs) if att_aggs else None
+        gen_keys = tuple(d.rollup_gen_model if f.models else d.rollup_gen for d in keys)
+        gen = Part(r, gen_keys, gen_aggs) if gen_aggs else None
+        if not keys and att and gen:  # one row: one pass over the rows
+            att, gen = Part(r, (), att_aggs + gen_aggs), None
+        b = b_cte(att, gen)
+        joins = ""
+        for i, p in enumerate(pcts):
+            col[p] = f"pc{i}.v"
+            if keys:
+                joins += (
+                    f"\nLEFT JOIN unnest(CAST(:pm AS text[]), CAST(:pv{i} AS float8[])) AS pc{i}(m, v)"
+                    f" ON pc{i}.m IS NOT DISTINCT FROM b.k0"
+                )
+            else:
+                joins += f"\nCROSS JOIN (SELECT CAST(:pv{i} AS float8) AS v) AS pc{i}"
+        return Rendered(f"WITH {b}", rollup_params(f), col, (), joins, pcts)
+
+
+def rollup_percentiles(conn, f: Filters, db: Database, pcts: tuple[Percentile, ...], by_model: bool) -> dict:
+    """{model or None: [value per percentile]} of the window's known latencies, exact.
+
+    The latency histogram says which bucket holds the k-th latency of the window and its rank
+    inside the bucket; one indexed query per needed bucket reads it from the facts rows; the
+    interpolation is PostgreSQL's own (`lo + pct * (hi - lo)` in float8).
+    """
+    key = "model_used, " if by_model else ""
+    window = rollup_params(f)
+    models = window["models"]
+    hist = conn.execute(
+        text(
+            f"""SELECT {key}bucket, CAST(sum(n) AS bigint) AS n FROM "{db.schema}".{ROLLUP_LATENCY}
+WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} GROUP BY {key}bucket HAVING sum(n) > 0 ORDER BY {key}bucket"""
+        ),
+        window,
+    ).all()
+    groups: dict = {}
+    for row in hist:
+        groups.setdefault(row[0] if by_model else None, []).append((row[-2], row[-1]))
+    wanted: dict[tuple, tuple[int, int]] = {}  # (group, rank) -> (bucket, offset in bucket)
+    plan: dict = {}
+    for group, buckets in groups.items():
+        total = sum(n for _, n in buckets)
+        stats = []
+        for p in pcts:
+            x = p.p * (total - 1)
+            first, second = math.floor(x), math.ceil(x)
+            stats.append((first, second, x - first))
+            for rank in (first, second):
+                before = 0
+                for bucket, n in buckets:
+                    if rank < before + n:
+                        wanted[(group, rank)] = (bucket, rank - before)
+                        break
+                    before += n
+        plan[group] = stats
+    spans: dict[tuple, list[int]] = {}
+    for (group, _rank), (bucket, offset) in wanted.items():
+        spans.setdefault((group, bucket), []).append(offset)
+    values: dict[tuple, float] = {}
+    if spans:
+        parts = []
+        params: dict[str, Any] = {"since": f.since, "until": f.until, "tests": bool(f.include_tests), "models": models}
+        order = list(spans)
+        for i, (group, bucket) in enumerate(order):
+            lo, hi = min(spans[(group, bucket)]), max(spans[(group, bucket)])
+            model = f" AND g.model_used IS NOT DISTINCT FROM :m{i}" if by_model else ""
+            parts.append(
+                f"""(SELECT {i} AS i, g.latency_ms FROM "{db.schema}".{TABLE} g
+  WHERE "{db.schema}".{BUCKET_FN}(g.latency_ms) = :b{i} AND g.latency_ms IS NOT NULL
+    AND g.scope_at >= :since AND g.scope_at < :until AND (:tests OR NOT g.is_test){model}
+    AND {ROLLUP_MODELS.replace("model_used", "g.model_used")}
+  ORDER BY g.latency_ms OFFSET :o{i} LIMIT :n{i})"""
+            )
+            params |= {f"b{i}": bucket, f"o{i}": lo, f"n{i}": hi - lo + 1} | ({f"m{i}": group} if by_model else {})
+        got: dict[int, list[float]] = {}
+        for i, v in conn.execute(text("\nUNION ALL\n".join(parts)), params).all():
+            got.setdefault(i, []).append(float(v))
+        for vals in got.values():
+            vals.sort()
+        for (group, rank), (bucket, offset) in wanted.items():
+            i = order.index((group, bucket))
+            values[(group, rank)] = got[i][offset - min(spans[(group, bucket)])]
+    out = {}
+    for group, stats in plan.items():
+        res = []
+        for first, second, pct in stats:
+            lo, hi = values[(group, first)], values[(group, second)]
+            res.append(lo if first == second else lo + pct * (hi - lo))  # PostgreSQL's float8_lerp
+        out[group] = res
+    return out
+
+
+def statement(r: Rendered):
+    stmt = text(r.sql)
+    if r.expanding:
+        stmt = stmt.bindparams(*(bindparam(n, expanding=True) for n in r.expanding))
+    return stmt
+
+
+SOURCES: tuple[Source, ...] = (Rollup(), Scoped("facts", 2, True), Scoped("raw", 3, False))

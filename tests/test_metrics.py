@@ -1,0 +1,162 @@
+"""The metrics layer: one equivalence test generated from the registry, and the registry's own rules.
+
+Every metric with a formula x every dimension x the filter variants below, answered by every
+source able to answer it (rollup, facts), must equal the raw path's answer on the demo data and
+on the hand-made data (whose raw answers tests/test_reports.py computes by hand).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from metrics import planner, registry
+from metrics.filters import Filters
+from metrics.sources import DIMENSIONS
+from tests.conftest import DEMO_END
+
+DEMO_WINDOW = Filters(
+    since=(DEMO_END - timedelta(days=30)).replace(hour=0), until=(DEMO_END + timedelta(days=1)).replace(hour=0)
+)
+WIDE = Filters(since=datetime(2020, 1, 1, tzinfo=UTC), until=datetime(2030, 1, 1, tzinfo=UTC))
+BREAKDOWNS = [(), ("model_used",), ("story_type",), ("day",), ("day_bucket",), ("hour_bucket",), ("day", "model_used")]
+VARIANTS = {
+    "none": {},
+    "one-model": {"models": ("openai/gpt-4o-mini",)},
+    "two-models": {"models": ("openai/gpt-4o-mini", "deepseek/deepseek-chat")},
+    "type": {"types": ("hero",)},
+    "user": "user",  # the demo's busiest user, looked up
+    "status": {"statuses": ("failed", "timeout")},
+    "tests": {"include_tests": True},
+    "hour-edges": {"since": DEMO_END - timedelta(days=9, hours=5), "until": DEMO_END - timedelta(hours=3)},
+}
+
+
+def _frame(source: str, f: Filters, names: list[str], by: tuple[str, ...]) -> pd.DataFrame:
+    with planner.only(source):
+        df = planner.frame(f, names, by)
+    cols = [DIMENSIONS[d].column for d in by]
+    if cols:
+        df = df.sort_values(cols, na_position="last", kind="stable").reset_index(drop=True)
+    return df
+
+
+def _compare(f: Filters, by: tuple[str, ...]) -> dict[str, list[str]]:
+    """Each able source against raw, per metric; returns source -> metrics it answered."""
+    names = registry.computable()
+    raw = _frame("raw", f, names, by)
+    answered: dict[str, list[str]] = {}
+    for source in ("facts", "rollup"):
+        able = [n for n in names if source in planner.able([n], f, by)]
+        if not able:
+            continue
+        got = _frame(source, f, able, by)
+        keys = [DIMENSIONS[d].column for d in by]
+        pd.testing.assert_frame_equal(
+            got, raw[keys + able], check_dtype=False, rtol=1e-12, obj=f"{source} by {by or 'nothing'}"
+        )
+        answered[source] = able
+    return answered
+
+
+def _busiest_user(db) -> str:
+    with db.engine.connect() as conn:
+        return str(
+            conn.execute(
+                text(
+                    f'SELECT user_id FROM "{db.schema}".generations WHERE user_id IS NOT NULL'
+                    " GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+                )
+            ).scalar()
+        )
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_metric_by_every_dimension_equals_raw_on_demo_data(demo_db, variant):
+    spec = VARIANTS[variant]
+    f = replace(DEMO_WINDOW, user=_busiest_user(demo_db)) if spec == "user" else replace(DEMO_WINDOW, **spec)
+    seen: dict[str, set[str]] = {}
+    for by in BREAKDOWNS:
+        for source, names in _compare(f, by).items():
+            seen.setdefault(source, set()).update(names)
+    # the facts table answers every metric under every filter; the rollup only where it may
+    assert seen["facts"] == set(registry.computable())
+    if variant in ("none", "tests", "one-model"):
+        assert seen["rollup"] == set(registry.computable())
+    elif variant == "two-models":  # attempt-level sums only
+        assert seen["rollup"] == {n for n in registry.computable() if registry.metric(n).grain == "attempt"}
+    else:
+        assert "rollup" not in seen
+
+
+def test_every_metric_by_every_dimension_equals_raw_on_handmade_data(handmade_db):
+    for by in BREAKDOWNS:
+        assert set(_compare(WIDE, by)) == ({"facts"} if "hour_bucket" in by else {"facts", "rollup"})
+
+
+def test_the_planner_takes_the_cheapest_able_source_and_says_why(demo_db):
+    plan = planner.explain(["success_rate"], DEMO_WINDOW)
+    assert plan.source == "rollup" and plan.declined == ()
+    plan = planner.explain(["success_rate"], replace(DEMO_WINDOW, types=("hero",)))
+    assert plan.source == "facts" and plan.declined == (("rollup", "a filter on story type"),)
+    plan = planner.explain(["p95_latency_ms"], DEMO_WINDOW, by=("story_type",))
+    assert plan.source == "facts"
+    assert plan.declined == (("rollup", "percentiles by a dimension other than model"),)
+    # attempt sums under several models come from the rollup, generation counts do not
+    two = replace(DEMO_WINDOW, models=("openai/gpt-4o-mini", "deepseek/deepseek-chat"))
+    assert planner.explain(["total_cost_usd"], two).source == "rollup"
+    assert planner.explain(["generations"], two).source == "facts"
+
+
+def test_undeclared_names_are_rejected(demo_db):
+    with pytest.raises(registry.UnknownMetric):
+        planner.frame(DEMO_WINDOW, ["cost_per_sucess_usd"])
+    with pytest.raises(ValueError, match="unknown dimension"):
+        planner.frame(DEMO_WINDOW, ["attempts"], by=["model"])
+    with pytest.raises(ValueError, match="cannot order by"):
+        planner.frame(DEMO_WINDOW, ["attempts"], order="attempts; DROP TABLE generations")
+    with pytest.raises(ValueError, match="computed by"):
+        planner.frame(DEMO_WINDOW, ["stale_pending"])
+
+
+def test_one_name_one_meaning():
+    metrics = registry.METRICS
+    assert "cost_per_success_usd" in metrics and "cost_per_success_attempt_usd" in metrics
+    assert metrics["cost_per_success_usd"].formula != metrics["cost_per_success_attempt_usd"].formula
+    # no two names share a formula: a second name for one meaning is as confusing as two meanings
+    formulas = [m.formula for m in metrics.values() if m.formula is not None]
+    assert len(formulas) == len(set(formulas))
+    # and a metric's name is never also a field's (a column means one thing on every table)
+    assert not set(metrics) & set(registry.FIELDS)
+
+
+def test_the_glossary_page_is_the_registry():
+    from queries import glossary
+    from tests.conftest import ROOT
+
+    path = ROOT / "docs" / "glossary.md"
+    assert path.read_text() == glossary.markdown(), "run: python -m queries.glossary > docs/glossary.md"
+    assert "`tokens_per_success`" in path.read_text()
+
+
+def test_a_new_metric_reaches_the_cli_report(demo_db):
+    """The `metrics` report holds every metric with a formula, so a registry entry is enough."""
+    import io
+
+    from queries import export, reports
+
+    assert reports.COLUMNS["metrics"] == registry.computable()
+    buf = io.StringIO()
+    export.write_report("metrics", DEMO_WINDOW, buf)
+    header, row = buf.getvalue().splitlines()[:2]
+    assert header.split(",") == registry.computable()
+    values = dict(zip(header.split(","), row.split(","), strict=True))
+    summary = reports.summary(DEMO_WINDOW)
+    # successful generations from another report's own SQL: the retries report's `succeeded`
+    succeeded = reports.fetch_report("retries", DEMO_WINDOW)["succeeded"].sum()
+    assert float(values["tokens_per_success"]) == pytest.approx(summary["total_tokens"] / succeeded, rel=1e-12)
+    assert float(values["cost_per_success_usd"]) == pytest.approx(summary["cost_per_success_usd"], rel=1e-12)
