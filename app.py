@@ -51,7 +51,7 @@ PAGES = [
 
 
 def navigation_for(role: str) -> dict[str, list]:
-    from access.roles import can_open
+    from access import can_open
 
     sections: dict[str, list] = {}
     for section, key, args in PAGES:

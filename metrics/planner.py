@@ -67,22 +67,25 @@ def need_for(metrics: Sequence[str], by: Sequence[str] = ()) -> Need:
         if d not in DIMENSIONS:
             raise ValueError(f"unknown dimension {d!r}")
         dims.append(DIMENSIONS[d])
-    return Need(tuple(formulas), tuple(dims))
+    need = Need(tuple(formulas), tuple(dims))
+    only_gens = [d.name for d in dims if d.att is None]
+    if only_gens and need.att_prims:
+        raise ValueError(f"{only_gens[0]} groups generations: it has no attempt-level metrics")
+    return need
 
 
 def choose(need: Need, f: Filters, db: Database) -> tuple[Source, Plan]:
     forced = forcing.forced()
     declined = []
     for source in sorted(SOURCES, key=lambda s: s.cost):
-        if forced and source.name != forced:
+        if not source.applies(need) or (forced and source.family != forced):
             continue
         why = source.declines(need, f, db)
         if why is None:
             return source, Plan(source.name, tuple(declined))
-        if forced:
-            raise NotAnswerable(f"{source.name}: {why}")
         declined.append((source.name, why))
-    raise NotAnswerable("no source can answer")  # raw answers everything: not reached
+    # raw answers everything: only a forced source gets here
+    raise NotAnswerable("; ".join(f"{name}: {why}" for name, why in declined) or "no source applies")
 
 
 def explain(metrics: Sequence[str], f: Filters, by: Sequence[str] = (), db: Database | None = None) -> Plan:
@@ -92,10 +95,16 @@ def explain(metrics: Sequence[str], f: Filters, by: Sequence[str] = (), db: Data
 
 
 def able(metrics: Sequence[str], f: Filters, by: Sequence[str] = (), db: Database | None = None) -> list[str]:
-    """Every source that can answer the request (cheapest first)."""
+    """Every family of sources (rollup, facts, raw) that can answer the request, cheapest first."""
     db = db or get_database()
     need = need_for(metrics, by)
-    return [s.name for s in sorted(SOURCES, key=lambda s: s.cost) if s.declines(need, f, db) is None]
+    return list(
+        dict.fromkeys(
+            s.family
+            for s in sorted(SOURCES, key=lambda s: s.cost)
+            if s.applies(need) and s.declines(need, f, db) is None
+        )
+    )
 
 
 _ORDER = re.compile(r"^[a-z_][a-z0-9_]*( (ASC|DESC))?( NULLS (FIRST|LAST))?$")

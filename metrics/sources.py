@@ -72,17 +72,19 @@ def _day_ts(column: str) -> str:
 @dataclass(frozen=True)
 class Dimension:
     """A breakdown. Attempts group by their own value (`att`); generations by their first
-    attempt's (`gen`, over the scope's g1 rows). In the rollup: the attempt's key column, the
-    generation's key column, and the generation's under a filter on one model (its attempts of
-    that model); None where the rollup has no such key."""
+    attempt's (`gen`, over the scope's g1 rows, or its gen rows when `g1` is False). In the daily
+    rollup: the attempt's key column, the generation's key column, and the generation's under a
+    filter on one model (its attempts of that model); None where the rollup has no such key.
+    A dimension with `att` None groups generations only (how many attempts a generation took)."""
 
     name: str
     column: str  # the output column
-    att: str
+    att: str | None
     gen: str
     rollup_att: str | None
     rollup_gen: str | None
     rollup_gen_model: str | None
+    g1: bool = True
 
 
 DIMENSIONS: dict[str, Dimension] = {
@@ -111,6 +113,8 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension(
             "hour_bucket", "bucket", _bucket("created_at", "hour"), _bucket("first_at", "hour"), None, None, None
         ),
+        # the retries report's "attempts": how many attempts a generation took (the retries rollups)
+        Dimension("attempts_taken", "attempts", None, "attempts", None, None, None, g1=False),
     )
 }
 
@@ -206,7 +210,12 @@ def metric_sql(formula: Formula, col: dict[Primitive, str]) -> str:
 
 class Source:
     name = ""
+    family = ""  # what a test may force: rollup, facts or raw
     cost = 0
+
+    def applies(self, need: Need) -> bool:
+        """Whether this source is one to ask at all (a source for one report's shape is not)."""
+        return True
 
     def declines(self, need: Need, f: Filters, db: Database) -> str | None:
         """Why this source cannot answer `need` for `f`, or None when it can."""
@@ -303,7 +312,7 @@ class Scoped(Source):
     """The attempts in scope, from `generations` (raw) or from the facts table (facts)."""
 
     def __init__(self, name: str, cost: int, facts: bool):
-        self.name, self.cost, self.facts = name, cost, facts
+        self.name, self.family, self.cost, self.facts = name, name, cost, facts
 
     def declines(self, need: Need, f: Filters, db: Database) -> str | None:
         if self.facts and not facts_relation(db):
@@ -325,9 +334,10 @@ class Scoped(Source):
             att = Part("att", tuple(d.att for d in keys), att_aggs) if att_prims else None
             gen = None
             if gen_prims:
-                g1 = s.g1 if keys else ""  # g1: the generations with their first attempt's values
+                first = any(d.g1 for d in keys)  # g1: the generations with their first attempt's values
+                g1 = s.g1 if first else ""
                 aggs = tuple(_gen_agg(p, False) for p in gen_prims)
-                gen = Part("g1" if keys else "gen", tuple(d.gen for d in keys), aggs)
+                gen = Part("g1" if first else "gen", tuple(d.gen for d in keys), aggs)
             b = b_cte(att, gen)
         return Rendered(f"{s.text}{g1}\n, {b}", s.params, col, s.expanding)
 
@@ -430,8 +440,11 @@ def rollup_declines(f: Filters, db: Database, tables: frozenset[str], generation
 
 
 class Rollup(Source):
-    name = "rollup"
+    name = family = "rollup"
     cost = 1
+
+    def applies(self, need: Need) -> bool:
+        return all(d.att is not None for d in need.by)
 
     def declines(self, need: Need, f: Filters, db: Database) -> str | None:
         pcts = [p for p in need.prims if isinstance(p, Percentile)]
@@ -439,8 +452,9 @@ class Rollup(Source):
         why = rollup_declines(f, db, tables, generations=bool(need.gen_prims))
         if why:
             return why
-        if any(d.rollup_att is None for d in need.by):
-            return "hourly buckets"
+        missing = [d.name for d in need.by if d.rollup_att is None]
+        if missing:
+            return f"no key for {missing[0]} in the daily rollup"
         if pcts and not all(d.name == "model_used" for d in need.by):
             return "percentiles by a dimension other than model"
         if pcts and any(p.value != "latency_ms" for p in pcts):
@@ -486,6 +500,31 @@ class Rollup(Source):
             else:
                 joins += f"\nCROSS JOIN (SELECT CAST(:pv{i} AS float8) AS v) AS pc{i}"
         return Rendered(f"WITH {b}", rollup_params(f), col, (), joins, pcts)
+
+
+class RetriesRollup(Source):
+    """Generations per number of attempts and final status, per scope day (the retries rollups;
+    per (generation, model) under a filter on one model)."""
+
+    name = "retries_rollup"
+    family = "rollup"
+    cost = 1
+
+    def applies(self, need: Need) -> bool:
+        return [d.name for d in need.by] == ["attempts_taken"]
+
+    def declines(self, need: Need, f: Filters, db: Database) -> str | None:
+        if need.att_prims or any(not isinstance(p, Generations) or p.first or p.retried for p in need.prims):
+            return "it holds generation counts by final status only"
+        table = ROLLUP_MODEL_RETRIES if f.models else ROLLUP_RETRIES
+        return rollup_declines(f, db, frozenset({table}), generations=True)
+
+    def render(self, need: Need, f: Filters, db: Database) -> Rendered:
+        table, models = (ROLLUP_MODEL_RETRIES, f" AND {ROLLUP_MODELS}") if f.models else (ROLLUP_RETRIES, "")
+        r = f'(SELECT * FROM "{db.schema}".{table} WHERE {ROLLUP_WINDOW}{models} AND gens <> 0) AS r'
+        aggs = tuple(f"COALESCE(sum(gens){_filter(_status(p.final, 'final_status'))}, 0)" for p in need.prims)
+        col = {p: _p(i) for i, p in enumerate(need.prims)}
+        return Rendered(f"WITH {b_cte(None, Part(r, ('gen_attempts',), aggs))}", rollup_params(f), col)
 
 
 def rollup_percentiles(conn, f: Filters, db: Database, pcts: tuple[Percentile, ...], by_model: bool) -> dict:
@@ -569,4 +608,4 @@ def statement(r: Rendered):
     return stmt
 
 
-SOURCES: tuple[Source, ...] = (Rollup(), Scoped("facts", 2, True), Scoped("raw", 3, False))
+SOURCES: tuple[Source, ...] = (Rollup(), RetriesRollup(), Scoped("facts", 2, True), Scoped("raw", 3, False))

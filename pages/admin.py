@@ -15,17 +15,38 @@ import pandas as pd
 import streamlit as st
 
 from data_access.config import ConfigError
-from generation import auth, settings, store
-from generation.providers import (
+from generation import (
+    HEROES,
+    INTERESTS,
+    LOCKOUT,
+    MAX_CONCURRENCY,
+    MAX_COUNT,
+    MORALS,
     PROVIDERS,
+    RELATIONS,
+    Access,
+    Admin,
+    AuthError,
     GenerationRequest,
+    LockedOut,
+    ReplaySource,
+    RunHandle,
+    RunOptions,
+    StoryParams,
+    access_mode,
+    admin_database,
+    admin_user_id,
+    attempts_for,
     available,
+    check_password,
+    demo_only,
     make_provider,
     model_choices,
+    parse_generation_id,
+    replay_params,
+    start_run,
+    supabase_sign_in,
 )
-from generation.replay import ReplaySource, parse_generation_id, replay_params
-from generation.runner import MAX_CONCURRENCY, MAX_COUNT, RunHandle, RunOptions, start_run
-from generation.templates import HEROES, INTERESTS, MORALS, RELATIONS, StoryParams
 from queries.csv_format import dataframe_csv
 from queries.filters import STORY_TYPES, Filters
 from ui import columns
@@ -57,7 +78,7 @@ def md(value: str) -> str:
 # --- access ---------------------------------------------------------------------------------------
 
 
-def sign_in(access: auth.Access) -> auth.Admin | None:
+def sign_in(access: Access) -> Admin | None:
     """The signed-in admin for this session, or None after drawing what the visitor must do."""
     from ui.access import current as principal
 
@@ -66,16 +87,16 @@ def sign_in(access: auth.Access) -> auth.Admin | None:
         try:
             user_id = str(uuid.UUID(who.user_id or ""))
         except ValueError:
-            user_id = settings.admin_user_id()
-        return auth.Admin(who.method, user_id, who.name if "@" in who.name else None)
+            user_id = admin_user_id()
+        return Admin(who.method, user_id, who.name if "@" in who.name else None)
     if access.mode == "locked":
         st.error(access.message, icon=":material/lock:")
         return None
     if access.mode == "demo":
         st.info(access.message, icon=":material/science:")
-        return auth.Admin("demo", settings.admin_user_id())
+        return Admin("demo", admin_user_id())
     current = st.session_state.get(ADMIN)
-    if isinstance(current, auth.Admin) and current.method == access.mode:
+    if isinstance(current, Admin) and current.method == access.mode:
         who = current.email or "admin"
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.caption(f":material/verified_user: Signed in as {md(who)} ({current.method} login)")
@@ -92,14 +113,14 @@ def sign_in(access: auth.Access) -> auth.Admin | None:
     if submitted:
         try:
             admin = (
-                auth.supabase_sign_in(email or "", password)
+                supabase_sign_in(email or "", password)
                 if access.mode == "supabase"
-                else auth.check_password(password)
+                else check_password(password)
             )
-        except auth.LockedOut as exc:
+        except LockedOut as exc:
             st.error(str(exc), icon=":material/timer:")
-        except auth.AuthError as exc:
-            left = auth.LOCKOUT.tries_left()
+        except AuthError as exc:
+            left = LOCKOUT.tries_left()
             st.error(f"{exc} {left} more tr{'y' if left == 1 else 'ies'} before sign-in pauses for 10 minutes.")
         else:
             st.session_state[ADMIN] = admin
@@ -158,7 +179,7 @@ DEFAULTS = {
 }
 
 
-def form(admin: auth.Admin, replay: ReplaySource | None):
+def form(admin: Admin, replay: ReplaySource | None):
     """Draw the run form; return (provider name, request or error text, count, max attempts, concurrency)."""
     ss = st.session_state
     for k, v in DEFAULTS.items():  # defaults through session state, so a replay can pre-fill the same keys
@@ -234,13 +255,13 @@ def form(admin: auth.Admin, replay: ReplaySource | None):
     return provider, request, int(count), int(max_attempts), int(concurrency)
 
 
-def build_provider(name: str, admin: auth.Admin):
+def build_provider(name: str, admin: Admin):
     if name == "supabase-function":
         return make_provider(name, access_token=admin.access_token)
     return make_provider(name)
 
 
-def estimate(provider_name: str, admin: auth.Admin, request: GenerationRequest, count: int, max_attempts: int) -> None:
+def estimate(provider_name: str, admin: Admin, request: GenerationRequest, count: int, max_attempts: int) -> None:
     try:
         est = build_provider(provider_name, admin).estimate(request, count, max_attempts)
     except ConfigError as exc:
@@ -254,7 +275,7 @@ def estimate(provider_name: str, admin: auth.Admin, request: GenerationRequest, 
 
 def start(
     provider_name: str,
-    admin: auth.Admin,
+    admin: Admin,
     request: GenerationRequest,
     options: RunOptions,
     replay_of: str | None = None,
@@ -270,7 +291,7 @@ def start(
         return
     try:
         provider = build_provider(provider_name, admin)
-        handle = start_run(request, provider, options, store.admin_database())
+        handle = start_run(request, provider, options, admin_database())
         handle.replay_of = replay_of
         ss[RUN] = handle
     except (ConfigError, ValueError) as exc:
@@ -347,7 +368,7 @@ def follow(h: RunHandle) -> None:
             finished / h.total,
             text=f"{finished} of {h.total} generations done · {attempts} attempts started",
         )
-        df = store.attempts_for(ids, h.db)
+        df = attempts_for(ids, h.db)
         live.dataframe(
             df, hide_index=True, width="stretch", column_config=columns.config(df.columns, **ATTEMPT_COLUMNS)
         )
@@ -453,13 +474,13 @@ def results(h: RunHandle, f: Filters, replay: ReplaySource | None) -> None:
         key="adm_outcomes_csv",
     )
     ids = [o.generation_id for o in res.outcomes if o.generation_id]
-    attempts = store.attempts_for(ids, h.db)
+    attempts = attempts_for(ids, h.db)
     st.subheader("Attempts of this run")
     if replay and h.replay_of == replay.generation_id:
         left, right = st.columns(2)
         with left:
             st.caption(f"Original generation {replay.generation_id}")
-            original = store.attempts_for([replay.generation_id], None)[COMPARE_COLUMNS]
+            original = attempts_for([replay.generation_id], None)[COMPARE_COLUMNS]
             attempts_table(
                 original, "adm_original", f"genlens_replay_original_{replay.generation_id[:8]}.csv", compact=True
             )
@@ -485,12 +506,12 @@ def render() -> None:
         "them out unless the sidebar's Include test generations is on."
     )
     try:
-        demo = store.demo_only()
-        target = store.admin_database()
+        demo = demo_only()
+        target = admin_database()
     except ConfigError as exc:
         st.error(str(exc), icon=":material/lock:")
         return
-    access = auth.access_mode(demo)
+    access = access_mode(demo)
     admin = sign_in(access)
     if admin is None:
         return

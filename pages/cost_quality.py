@@ -304,7 +304,8 @@ def render() -> None:
         )
         return
     prev = cached(reports.metric_values, f.previous_period(), ("generations", *KPIS))
-    cols = st.columns(len(KPIS) + 1)
+    # two rows of three: a row of six cuts dollar amounts and token counts short
+    cols = [*st.columns(3), *st.columns(3)]
     for col, (key, label) in zip(cols, KPIS.items(), strict=False):
         if key == "total_tokens":
             value = compact(cur[key])

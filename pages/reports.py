@@ -14,7 +14,7 @@ from itertools import islice
 import pandas as pd
 import streamlit as st
 
-from access.roles import VIEWER_REPORTS
+from access import VIEWER_REPORTS
 from queries import masking, reports
 from queries.csv_format import csv_lines
 from queries.filters import STATUSES, Filters

@@ -12,13 +12,12 @@ from contextlib import contextmanager
 
 import pandas as pd
 
-from data_access.engine import Database, get_database
-from data_access.facts import ROLLUP_MODEL_RETRIES, ROLLUP_RETRIES
+from data_access.engine import Database
 from metrics import planner
 from metrics.filters import Filters
 from metrics.registry import computable
 from metrics.scope import Sql, scoped, with_signatures
-from metrics.sources import DIMENSIONS, ROLLUP_MODELS, ROLLUP_WINDOW, rollup_params
+from metrics.sources import DIMENSIONS
 from queries import masking
 from queries.core import fetch, streaming
 
@@ -68,41 +67,10 @@ PLANNED: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
         ("day",),
         "day",
     ),
+    "retries": (("generations", "succeeded", "failed_final"), ("attempts_taken",), "attempts"),
     # every metric the registry can compute, one row (a new metric appears here by itself)
     "metrics": (tuple(computable()), (), ""),
 }
-
-
-def _retries_rollup(f: Filters, db: Database) -> pd.DataFrame:
-    """The retries report from the retries rollup (under a filter on one model, its per-model twin)."""
-    table, models = (ROLLUP_MODEL_RETRIES, f" AND {ROLLUP_MODELS}") if f.models else (ROLLUP_RETRIES, "")
-    sql = f"""
-SELECT gen_attempts AS attempts,
-       CAST(sum(gens) AS bigint) AS generations,
-       CAST(COALESCE(sum(gens) FILTER (WHERE final_status = 'success'), 0) AS bigint) AS succeeded,
-       CAST(COALESCE(sum(gens) FILTER (WHERE final_status IN ('failed', 'timeout')), 0) AS bigint) AS failed_final
-FROM "{db.schema}".{table}
-WHERE {ROLLUP_WINDOW}{models}
-GROUP BY gen_attempts
-HAVING sum(gens) <> 0
-ORDER BY gen_attempts"""
-    return fetch(sql, rollup_params(f), db=db)
-
-
-def retries_sql(f: Filters, db: Database | None = None) -> Sql:
-    s = scoped(f, db)
-    sql = (
-        s.text
-        + """
-SELECT attempts,
-       count(*) AS generations,
-       count(*) FILTER (WHERE final_status = 'success') AS succeeded,
-       count(*) FILTER (WHERE final_status IN ('failed', 'timeout')) AS failed_final
-FROM gen
-GROUP BY attempts
-ORDER BY attempts"""
-    )
-    return Sql(sql, s.params, s.expanding)
 
 
 def errors_sql(f: Filters, db: Database | None = None) -> Sql:
@@ -155,7 +123,7 @@ REPORTS: dict[str, str] = {
     "metrics": "one row of every metric GenLens computes (docs/glossary.md)",
 }
 # the reports each run as one SQL statement over the attempts in scope
-_SQL: dict[str, Callable[..., Sql]] = {"retries": retries_sql, "errors": errors_sql, "attempts": attempts_sql}
+_SQL: dict[str, Callable[..., Sql]] = {"errors": errors_sql, "attempts": attempts_sql}
 
 # The contract of METRICS.md (the planned reports' metrics are checked against it at import).
 COLUMNS = {
@@ -241,17 +209,13 @@ def report_sql(name: str, f: Filters, db: Database | None = None) -> Sql:
 def fetch_report(name: str, f: Filters, db: Database | None = None) -> pd.DataFrame:
     """A report as a DataFrame, columns in contract order (for pages; small reports).
 
-    summary, by_model, daily and metrics come from the metrics planner (the cheapest source that
-    can answer: the daily rollups, the facts table or the raw attempts, same numbers); retries
-    from the retries rollup when it can answer `f`; the others run their own SQL.
+    summary, by_model, daily, retries and metrics come from the metrics planner (the cheapest
+    source that can answer: the rollups, the facts table or the raw attempts, same numbers); the
+    others run their own SQL.
     """
     if name in PLANNED:
         names, by, order = PLANNED[name]
         return planner.frame(f, names, by, order, db)
-    if name == "retries":
-        tables = (ROLLUP_MODEL_RETRIES,) if f.models else (ROLLUP_RETRIES,)
-        if planner.rollup_answers(f, tables, generations=True, db=db):
-            return _retries_rollup(f, db or get_database())
     s = report_sql(name, f, db)
     return fetch(s.text, s.params, s.expanding, db)
 

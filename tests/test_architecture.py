@@ -132,3 +132,13 @@ def test_one_settings_reader():
         if name != "data_access.config" and ("tomllib" in text or 'secrets.toml"' in text):
             readers.append(name)
     assert readers == []
+
+
+def test_pages_reach_the_services_through_their_facades():
+    """access/ and generation/ are services: app.py and pages/ import their packages, not modules."""
+    deep = []
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        for target, _, line in _imports(path):
+            if target.split(".")[0] in ("access", "generation") and "." in target:
+                deep.append(f"{path.relative_to(ROOT)}:{line} imports {target}")
+    assert deep == []
