@@ -85,7 +85,7 @@ def database_line() -> None:
     else:
         st.sidebar.caption(
             f":material/hourglass: Figures are computed from the raw attempts on each query{cache}, so large "
-            f"tables are slower: {why}."
+            f"tables are slower. Why: {why}."
         )
 
 

@@ -68,6 +68,8 @@ def need_for(metrics: Sequence[str], by: Sequence[str] = ()) -> Need:
             raise ValueError(f"unknown dimension {d!r}")
         dims.append(DIMENSIONS[d])
     need = Need(tuple(formulas), tuple(dims))
+    if any(d.each for d in dims) and len(dims) > 1:
+        raise ValueError(f"{dims[0].name if dims[0].each else dims[1].name} is a breakdown of its own")
     only_gens = [d.name for d in dims if d.att is None]
     if only_gens and need.att_prims:
         raise ValueError(f"{only_gens[0]} groups generations: it has no attempt-level metrics")
@@ -127,7 +129,7 @@ def rollup_answers(f: Filters, tables: Sequence[str], generations: bool = False,
     return rollup_declines(f, db or get_database(), frozenset(tables), generations) is None
 
 
-def sql_for(rendered: Rendered, need: Need, metrics: Sequence[str], order: str = "", where_any: bool = False) -> str:
+def sql_for(rendered: Rendered, need: Need, metrics: Sequence[str], order: str = "") -> str:
     keys = [f"b.k{i} AS {d.column}" for i, d in enumerate(need.by)]
     cols = [f"{metric_sql(f, rendered.col)} AS {name}" for f, name in zip(need.formulas, metrics, strict=True)]
     columns = {d.column for d in need.by} | set(metrics)

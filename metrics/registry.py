@@ -14,7 +14,7 @@ glossary, and in the KPI rows of the pages named in `kpi`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 TERMINAL = ("success", "failed", "timeout")
 LOST = ("failed", "timeout")
@@ -70,6 +70,10 @@ class Flagged:
 
     flag: str
     grain = "attempt"
+
+    def __post_init__(self) -> None:
+        if self.flag not in FLAGS:
+            raise ValueError(f"unknown flag {self.flag!r}")
 
 
 @dataclass(frozen=True)
@@ -627,6 +631,7 @@ _METRICS: tuple[Metric, ...] = (
         "count",
         False,
         Count(Flagged("not_an_object")),
+        column="metadata is not a JSON object",
         glossary=False,
     ),
     Metric(
@@ -637,6 +642,7 @@ _METRICS: tuple[Metric, ...] = (
         "count",
         False,
         Count(Flagged("invalid_cost")),
+        column="cost_usd not a number ≥ 0",
         glossary=False,
     ),
     Metric(
@@ -647,6 +653,7 @@ _METRICS: tuple[Metric, ...] = (
         "count",
         False,
         Count(Flagged("invalid_quality")),
+        column="quality_scores.overall not a number in [0, 1]",
         glossary=False,
     ),
     Metric(
@@ -657,6 +664,7 @@ _METRICS: tuple[Metric, ...] = (
         "count",
         False,
         Count(Flagged("invalid_tokens")),
+        column="total_tokens.total not a number ≥ 0",
         glossary=False,
     ),
     Metric(
@@ -667,6 +675,7 @@ _METRICS: tuple[Metric, ...] = (
         "count",
         False,
         Count(Flagged("invalid_duration")),
+        column="duration_ms.total not a number ≥ 0",
         glossary=False,
     ),
     Metric(
@@ -758,12 +767,3 @@ def computable() -> list[str]:
 def kpis(page: str) -> list[Metric]:
     """The metrics a page's KPI row shows, in registry order."""
     return [m for m in METRICS.values() if page in m.kpi]
-
-
-@dataclass(frozen=True)
-class Request:
-    """What a query asks the planner: metrics by dimensions (see metrics.dimensions)."""
-
-    metrics: tuple[str, ...]
-    by: tuple[str, ...] = ()
-    order: tuple[str, ...] = field(default=())

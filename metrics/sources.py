@@ -75,7 +75,10 @@ class Dimension:
     attempt's (`gen`, over the scope's g1 rows, or its gen rows when `g1` is False). In the daily
     rollup: the attempt's key column, the generation's key column, and the generation's under a
     filter on one model (its attempts of that model); None where the rollup has no such key.
-    A dimension with `att` None groups generations only (how many attempts a generation took)."""
+    A dimension with `att` None groups generations only (how many attempts a generation took).
+    With `each`, a generation counts under every value its attempts have, once each (cost by
+    story type: a generation retried as another type is a generation of both), not under its
+    first attempt's: the dimension's name says which, so "generations" means one thing per name."""
 
     name: str
     column: str  # the output column
@@ -85,6 +88,7 @@ class Dimension:
     rollup_gen: str | None
     rollup_gen_model: str | None
     g1: bool = True
+    each: bool = False
 
 
 DIMENSIONS: dict[str, Dimension] = {
@@ -112,6 +116,17 @@ DIMENSIONS: dict[str, Dimension] = {
         ),
         Dimension(
             "hour_bucket", "bucket", _bucket("created_at", "hour"), _bucket("first_at", "hour"), None, None, None
+        ),
+        Dimension(
+            "story_type_each",
+            "story_type",
+            "story_type",
+            "story_type",
+            "story_type",
+            "story_type",
+            "story_type",
+            g1=False,
+            each=True,
         ),
         # the retries report's "attempts": how many attempts a generation took (the retries rollups)
         Dimension("attempts_taken", "attempts", None, "attempts", None, None, None, g1=False),
@@ -290,16 +305,17 @@ def _gen_conds(p: Generations, final: str, first: str, attempts: str) -> list[st
     return _status(p.final, final) + _status(p.first, first) + ([f"{attempts} > 1"] if p.retried else [])
 
 
-def _gen_agg(p: Primitive, one_pass: bool) -> str:
+def _gen_agg(p: Primitive, one_pass: str | None) -> str:
     """Over gen/g1 rows (final_status, first_status, attempts), or in one pass over the facts
-    rows of att, each generation counted on its final attempt's row."""
+    rows of att, each generation counted on the row flagged `one_pass` (is_final: its final
+    attempt's; type_first: its first attempt of each story type)."""
     if one_pass:
         if isinstance(p, Generations):
             return "count(*)" + _filter(
-                ["is_final", *_gen_conds(p, "gen_final_status", "gen_first_status", "gen_attempts")]
+                [one_pass, *_gen_conds(p, "gen_final_status", "gen_first_status", "gen_attempts")]
             )
         if isinstance(p, GenerationAttempts):
-            return "sum(gen_attempts) FILTER (WHERE is_final)"
+            return f"sum(gen_attempts) FILTER (WHERE {one_pass})"
     else:
         if isinstance(p, Generations):
             return "count(*)" + _filter(_gen_conds(p, "final_status", "first_status", "attempts"))
@@ -327,16 +343,32 @@ class Scoped(Source):
         keys = need.by
         att_aggs = tuple(_att_agg(p) for p in att_prims)
         g1 = ""
+        each = any(d.each for d in keys)
         if gen_prims and s.facts_gen and not keys:
             # one pass over the facts rows: each generation counted on its final attempt's row
-            b = b_cte(Part("att", (), att_aggs + tuple(_gen_agg(p, True) for p in gen_prims)), None)
+            b = b_cte(Part("att", (), att_aggs + tuple(_gen_agg(p, "is_final") for p in gen_prims)), None)
+        elif each:
+            # a generation under each story type its attempts have: on the facts rows, its first
+            # attempt of that type; else its distinct (generation, type) pairs
+            att = Part("att", tuple(d.att for d in keys), att_aggs) if att_prims else None
+            gen = None
+            if gen_prims and s.facts_gen:
+                gen = Part("att", tuple(d.gen for d in keys), tuple(_gen_agg(p, "type_first") for p in gen_prims))
+            elif gen_prims:
+                g1 = """
+, gt AS (
+    SELECT DISTINCT att.generation_id, att.story_type, gen.final_status, gen.first_status, gen.attempts
+    FROM att JOIN gen USING (generation_id)
+)"""
+                gen = Part("gt", tuple(d.gen for d in keys), tuple(_gen_agg(p, None) for p in gen_prims))
+            b = b_cte(att, gen)
         else:
             att = Part("att", tuple(d.att for d in keys), att_aggs) if att_prims else None
             gen = None
             if gen_prims:
                 first = any(d.g1 for d in keys)  # g1: the generations with their first attempt's values
                 g1 = s.g1 if first else ""
-                aggs = tuple(_gen_agg(p, False) for p in gen_prims)
+                aggs = tuple(_gen_agg(p, None) for p in gen_prims)
                 gen = Part("g1" if first else "gen", tuple(d.gen for d in keys), aggs)
             b = b_cte(att, gen)
         return Rendered(f"{s.text}{g1}\n, {b}", s.params, col, s.expanding)
@@ -388,7 +420,11 @@ def _rollup_att(p: Primitive, null_exact: bool) -> str | None:
     return None
 
 
-def _rollup_gen(p: Primitive, g: str) -> str | None:
+def _rollup_gen(p: Primitive, g: str, each: bool = False) -> str | None:
+    if each:  # per story type: counted on the row of each generation's first attempt of the type
+        if isinstance(p, Generations) and p.first is None and not p.retried and p.final in (None, ("success",)):
+            return f"COALESCE(sum({g}type_gens{'_success' if p.final else ''}), 0)"
+        return None
     if isinstance(p, GenerationAttempts):
         return "sum(attempts)"
     if not isinstance(p, Generations):
@@ -466,7 +502,7 @@ class Rollup(Source):
             if _rollup_att(p, p in need.null_exact) is None:
                 return f"no rollup column for {p}"
         for p in need.gen_prims:
-            if _rollup_gen(p, g) is None:
+            if _rollup_gen(p, g, any(d.each for d in need.by)) is None:
                 return f"no rollup column for {p}"
         return None
 
@@ -480,7 +516,7 @@ class Rollup(Source):
         # the window's rows (rows a delta brought back to zero left out)
         r = f'(SELECT * FROM "{db.schema}".{ROLLUP} WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND attempts <> 0) AS r'
         att_aggs = tuple(_rollup_att(p, p in need.null_exact) for p in att_prims)
-        gen_aggs = tuple(_rollup_gen(p, g) for p in gen_prims)
+        gen_aggs = tuple(_rollup_gen(p, g, any(d.each for d in keys)) for p in gen_prims)
         if not att_aggs and not gen_aggs:  # percentiles only: one row per key with attempts
             att_aggs = ("sum(attempts)",)
         att = Part(r, tuple(d.rollup_att for d in keys), att_aggs) if att_aggs else None

@@ -112,11 +112,7 @@ def sign_in(access: Access) -> Admin | None:
         submitted = st.form_submit_button("Sign in", type="primary", icon=":material/login:")
     if submitted:
         try:
-            admin = (
-                supabase_sign_in(email or "", password)
-                if access.mode == "supabase"
-                else check_password(password)
-            )
+            admin = supabase_sign_in(email or "", password) if access.mode == "supabase" else check_password(password)
         except LockedOut as exc:
             st.error(str(exc), icon=":material/timer:")
         except AuthError as exc:

@@ -164,7 +164,6 @@ def cost_section(f: Filters, models: pd.DataFrame) -> None:
             width="stretch",
             column_config=columns.config(
                 types.columns,
-                successful_generations=columns.number("successful generations"),
                 total_cost_usd=columns.column("total_cost_usd", format=USD2),
             ),
         )

@@ -29,10 +29,6 @@ HISTOGRAM_BINS = 20
 QUALITY_BINS = 100  # the quality rollup's bins: it answers any bin count dividing this
 
 
-def _rate(num: str, den: str) -> str:
-    return f"(CAST({num} AS float8) / NULLIF({den}, 0))"
-
-
 # by_model's metrics, in column order
 BY_MODEL = (
     "attempts",
@@ -72,71 +68,19 @@ def cost_by_day(f: Filters, db: Database | None = None) -> pd.DataFrame:
     return planner.frame(f, ("attempts", "total_cost_usd"), by=("day", "model_used"), order="day, model_used", db=db)
 
 
-# cost_by_story_type's output from CTE t (one row per story type), over the attempts or the rollup
-BY_TYPE_SELECT = f"""SELECT story_type, generations, successful_generations, attempts,
-       CAST(total_cost_usd AS float8) AS total_cost_usd,
-       CAST(avg_cost_usd AS float8) AS avg_cost_usd,
-       {_rate("total_cost_usd", "successful_generations")} AS cost_per_success_usd
-FROM t
-ORDER BY total_cost_usd DESC, story_type NULLS LAST"""
+BY_TYPE = ("generations", "succeeded", "attempts", "total_cost_usd", "avg_cost_usd", "cost_per_success_usd")
 
 
 def cost_by_story_type(f: Filters, db: Database | None = None) -> pd.DataFrame:
     """One row per story_type (NULL: not a story), highest total cost first.
 
-    Grain: story type. Filters: all sidebar filters. Columns: generations, successful_generations
-    (final status success), attempts, total_cost_usd (USD), avg_cost_usd (USD per attempt with a
-    known cost), cost_per_success_usd (total cost / successful generations of that type).
+    Grain: story type; a generation counts under every story type its attempts have (a retry
+    as another type makes it a generation of both). Filters: all sidebar filters. Columns:
+    generations, succeeded (of those, final status success), attempts, total_cost_usd (USD),
+    avg_cost_usd (USD per attempt with a known cost), cost_per_success_usd (total cost /
+    successful generations of that type).
     """
-    if planner.rollup_answers(f, (ROLLUP,), generations=True, db=db):
-        return _cost_by_type_rollup(f, db or get_database())
-    s = scoped(f, db)
-    if s.facts_gen:
-        # the facts rows say which attempt is its generation's first of its type, and its final
-        # status: one pass, no join, no count(DISTINCT)
-        gens = "count(*) FILTER (WHERE att.type_first)"
-        ok = "count(*) FILTER (WHERE att.type_first AND att.gen_final_status = 'success')"
-        source = "att"
-    else:
-        gens = "count(DISTINCT att.generation_id)"
-        ok = "count(DISTINCT att.generation_id) FILTER (WHERE gen.final_status = 'success')"
-        source = "att JOIN gen USING (generation_id)"
-    sql = (
-        s.text
-        + f"""
-, t AS (
-    SELECT att.story_type,
-           {gens} AS generations,
-           {ok} AS successful_generations,
-           count(*) AS attempts,
-           COALESCE(sum(att.cost_usd), 0) AS total_cost_usd,
-           avg(att.cost_usd) AS avg_cost_usd
-    FROM {source}
-    GROUP BY att.story_type
-)
-{BY_TYPE_SELECT}"""
-    )
-    return fetch(sql, s.params, s.expanding, db)
-
-
-def _cost_by_type_rollup(f: Filters, db: Database) -> pd.DataFrame:
-    """cost_by_story_type from the daily rollup: generations per type counted on the row of their
-    first attempt of that type (per (generation, model) under a filter on one model)."""
-    g = "m" if f.models else ""
-    sql = f"""
-WITH t AS (
-    SELECT story_type,
-           CAST(sum({g}type_gens) AS bigint) AS generations,
-           CAST(sum({g}type_gens_success) AS bigint) AS successful_generations,
-           CAST(sum(attempts) AS bigint) AS attempts,
-           sum(cost_usd) AS total_cost_usd,
-           sum(cost_usd) / NULLIF(sum(cost_n), 0) AS avg_cost_usd
-    FROM "{db.schema}".{ROLLUP}
-    WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND attempts <> 0
-    GROUP BY story_type
-)
-{BY_TYPE_SELECT}"""
-    return fetch(sql, rollup_params(f), db=db)
+    return planner.frame(f, BY_TYPE, by=("story_type_each",), order="total_cost_usd DESC, story_type NULLS LAST", db=db)
 
 
 # --- Tokens and time by phase -----------------------------------------------------------------

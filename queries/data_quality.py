@@ -6,15 +6,11 @@ import pandas as pd
 
 from data_access.engine import Database
 from metrics import planner
+from metrics.registry import metric
 from metrics.scope import ISSUE_KINDS
 
-KIND_LABELS = {
-    "not_an_object": "metadata is not a JSON object",
-    "invalid_cost": "cost_usd not a number ≥ 0",
-    "invalid_quality": "quality_scores.overall not a number in [0, 1]",
-    "invalid_tokens": "total_tokens.total not a number ≥ 0",
-    "invalid_duration": "duration_ms.total not a number ≥ 0",
-}
+# kind -> how the sidebar names it (the registry's column header of that kind's count)
+KIND_LABELS = {kind: metric(kind).header for kind in ISSUE_KINDS}
 
 
 def metadata_issue_kinds(f, db: Database | None = None) -> pd.DataFrame:

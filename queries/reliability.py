@@ -23,8 +23,6 @@ from metrics.scope import scoped
 from metrics.sources import ROLLUP_WINDOW, rollup_params
 from queries.core import fetch
 
-# Time buckets: an identifier-like SQL literal, so only from this whitelist.
-BUCKETS = {"hour": "hour", "day": "day"}
 HOURLY_UP_TO = timedelta(days=3)
 
 RATES = (

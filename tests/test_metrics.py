@@ -33,6 +33,7 @@ BREAKDOWNS = [
     ("hour_bucket",),
     ("day", "model_used"),
     ("attempts_taken",),
+    ("story_type_each",),
 ]
 
 
@@ -42,6 +43,8 @@ def _names(by: tuple[str, ...]) -> list[str]:
     if any(DIMENSIONS[d].att is None for d in by):
         names = [n for n in names if all(p.grain == "generation" for p in primitives(registry.metric(n).formula))]
     return names
+
+
 VARIANTS = {
     "none": {},
     "one-model": {"models": ("openai/gpt-4o-mini",)},

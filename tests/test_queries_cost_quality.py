@@ -68,7 +68,7 @@ def test_cost_by_story_type(attempts):
         assert got.loc[story_type, "total_cost_usd"] == pytest.approx(part["cost_usd"].sum())
         assert got.loc[story_type, "generations"] == part["generation_id"].nunique()
     row = got.iloc[0]
-    assert row["cost_per_success_usd"] == pytest.approx(row["total_cost_usd"] / row["successful_generations"])
+    assert row["cost_per_success_usd"] == pytest.approx(row["total_cost_usd"] / row["succeeded"])
 
 
 def test_phase_usage_adds_up_to_total_tokens(demo_db):
