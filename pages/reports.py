@@ -18,7 +18,7 @@ from access import VIEWER_REPORTS
 from queries import masking, reports
 from queries.csv_format import csv_lines
 from queries.filters import STATUSES, Filters
-from queries.glossary import GLOSSARY
+from queries.glossary import GLOSSARY, term
 from ui import columns
 from ui import format as fmt
 from ui.access import current
@@ -38,6 +38,7 @@ LABELS = {
     "retries": "Retries",
     "errors": "Errors",
     "attempts": "Attempts",
+    "metrics": "Every metric",
 }
 _REPORT_KEY = "rp_report"
 _REPORT_SEEN = "rp_report_url"
@@ -207,6 +208,24 @@ def for_display(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def metric_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """A one-row report of metrics read down a page: one line per metric, as a page shows it."""
+    row = df.iloc[0] if len(df) else {}
+    return pd.DataFrame(
+        [
+            {
+                "metric": term(k).label,
+                "value": fmt.value(k, None if len(df) == 0 or pd.isna(row[k]) else row[k]),
+                "column": k,
+                "unit": term(k).unit,
+                "definition": term(k).help,
+            }
+            for k in df.columns
+        ],
+        columns=["metric", "value", "column", "unit", "definition"],
+    )
+
+
 def glossary() -> None:
     with st.expander("What the summary columns mean", icon=":material/menu_book:"):
         rows = [
@@ -253,9 +272,16 @@ def render() -> None:
         st.caption(
             f"Preview: the newest {fmt.count(shown)} of {fmt.count(total)} attempts. The CSV has all {fmt.count(total)}."
         )
+    elif name == "metrics":
+        st.caption(f"{fmt.count(len(df.columns))} metrics, one per line; the CSV has them as one row.")
     else:
         st.caption(f"{fmt.count(total)} row{'s' if total != 1 else ''}; the CSV has the same rows.")
-    st.dataframe(for_display(df), hide_index=True, width="stretch", column_config=COLUMN_CONFIG, placeholder=fmt.DASH)
+    if name == "metrics":  # some forty columns: read down, not across (the CSV keeps the one row)
+        st.dataframe(metric_rows(df), hide_index=True, width="stretch", height=600)
+    else:
+        st.dataframe(
+            for_display(df), hide_index=True, width="stretch", column_config=COLUMN_CONFIG, placeholder=fmt.DASH
+        )
 
     csv_download(streamed_csv(name, f) if name == BIG else df, name, f, help="The same file the command below writes.")
 

@@ -14,6 +14,11 @@ from metrics.registry import METRICS, Metric, metric
 GLOSSARY: dict[str, Metric] = {name: m for name, m in METRICS.items() if m.glossary}
 
 
+def term(key: str) -> Metric:
+    """A metric's declaration (label, unit, help, format), for pages that explain a column."""
+    return metric(key)
+
+
 def help_text(key: str) -> str:
     """The tooltip of a metric: its definition and unit."""
     return metric(key).help_text()
