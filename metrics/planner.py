@@ -70,6 +70,10 @@ def need_for(metrics: Sequence[str], by: Sequence[str] = ()) -> Need:
     need = Need(tuple(formulas), tuple(dims))
     if any(d.each for d in dims) and len(dims) > 1:
         raise ValueError(f"{dims[0].name if dims[0].each else dims[1].name} is a breakdown of its own")
+    by_phase = any(d.unpivot for d in dims)
+    for name in metrics:
+        if (metric(name).needs == "phase") != by_phase:
+            raise ValueError(f"{name} exists only by phase" if by_phase is False else f"by phase there is no {name}")
     only_gens = [d.name for d in dims if d.att is None]
     if only_gens and need.att_prims:
         raise ValueError(f"{only_gens[0]} groups generations: it has no attempt-level metrics")

@@ -45,6 +45,10 @@ VALUES: dict[str, Value] = {
         Value("latency_ms", "latency", "ms", False),
     )
 }
+# The values of one pipeline phase of an attempt (generation_metadata.total_tokens.<phase>,
+# duration_ms.<phase>): only the `phase` breakdown has them, giving each attempt one row per phase
+# it reports.
+PHASE_VALUES = ("phase_tokens", "phase_duration_ms")
 # Boolean flags of an attempt, counted by `Flagged`.
 FLAGS = ("metadata_issue", "not_an_object", "invalid_cost", "invalid_quality", "invalid_tokens", "invalid_duration")
 
@@ -208,6 +212,14 @@ class Metric:
         if self.formula is None:
             return "attempt"
         return "generation" if any(p.grain == "generation" for p in primitives(self.formula)) else "attempt"
+
+    @property
+    def needs(self) -> str | None:
+        """The breakdown this metric exists only under (`phase` for a phase's values), else None."""
+        if self.formula is None:
+            return None
+        values = {getattr(p, "value", None) for p in primitives(self.formula)}
+        return "phase" if values & set(PHASE_VALUES) else None
 
     @property
     def header(self) -> str:
@@ -679,6 +691,72 @@ _METRICS: tuple[Metric, ...] = (
         glossary=False,
     ),
     Metric(
+        "attempts_with_phase_tokens",
+        "Attempts reporting a phase's tokens",
+        "count",
+        "Attempts whose generation_metadata.total_tokens.<phase> is a number ≥ 0.",
+        "count",
+        None,
+        Count(Known("phase_tokens")),
+        column="attempts with tokens",
+        glossary=False,
+    ),
+    Metric(
+        "phase_tokens",
+        "Tokens of a phase",
+        "count",
+        "Sum of generation_metadata.total_tokens.<phase> over the attempts that report it.",
+        "count",
+        None,
+        Sum(Total("phase_tokens"), as_int=True),
+        column="phase tokens",
+        glossary=False,
+    ),
+    Metric(
+        "avg_phase_tokens",
+        "Avg tokens of a phase per attempt",
+        "tokens",
+        "Mean of generation_metadata.total_tokens.<phase> over the attempts that report it.",
+        "tokens",
+        None,
+        mean("phase_tokens"),
+        column="avg tokens per attempt",
+        glossary=False,
+    ),
+    Metric(
+        "attempts_with_phase_duration",
+        "Attempts reporting a phase's duration",
+        "count",
+        "Attempts whose generation_metadata.duration_ms.<phase> is a number ≥ 0.",
+        "count",
+        None,
+        Count(Known("phase_duration_ms")),
+        column="attempts with a duration",
+        glossary=False,
+    ),
+    Metric(
+        "phase_duration_ms",
+        "Duration of a phase",
+        "ms",
+        "Sum of generation_metadata.duration_ms.<phase> (the generator's own timing) over the attempts that report it.",
+        "ms",
+        None,
+        Sum(Total("phase_duration_ms")),
+        column="phase duration (ms)",
+        glossary=False,
+    ),
+    Metric(
+        "avg_phase_duration_ms",
+        "Avg duration of a phase per attempt",
+        "ms",
+        "Mean of generation_metadata.duration_ms.<phase> over the attempts that report it.",
+        "ms",
+        None,
+        mean("phase_duration_ms"),
+        column="avg duration per attempt (ms)",
+        glossary=False,
+    ),
+    Metric(
         "phase_retries",
         "Retries by phase",
         "count",
@@ -759,9 +837,12 @@ def metric(name: str) -> Metric:
         raise UnknownMetric(f"unknown metric {name!r}") from None
 
 
-def computable() -> list[str]:
-    """The metrics with a formula, in registry order (the CLI's `metrics` report)."""
-    return [m.name for m in METRICS.values() if m.formula is not None]
+def computable(by: tuple[str, ...] = ()) -> list[str]:
+    """The metrics with a formula a request by `by` can carry, in registry order (with no
+    breakdown: the CLI's `metrics` report). A phase's values exist only by phase, and by phase
+    nothing else does."""
+    phase = "phase" in by
+    return [m.name for m in METRICS.values() if m.formula is not None and (m.needs == "phase") == phase]
 
 
 def kpis(page: str) -> list[Metric]:

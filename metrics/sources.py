@@ -57,7 +57,7 @@ from metrics.registry import (
     Total,
     primitives,
 )
-from metrics.scope import ISSUE_KINDS, scoped
+from metrics.scope import ISSUE_KINDS, PHASES, scoped
 
 
 def _bucket(column: str, unit: str) -> str:
@@ -89,6 +89,7 @@ class Dimension:
     rollup_gen_model: str | None
     g1: bool = True
     each: bool = False
+    unpivot: bool = False  # one row per (attempt, phase it reports): the `phase` breakdown
 
 
 DIMENSIONS: dict[str, Dimension] = {
@@ -128,6 +129,8 @@ DIMENSIONS: dict[str, Dimension] = {
             g1=False,
             each=True,
         ),
+        # the pipeline's phases: each attempt unpivoted into one row per phase it reports
+        Dimension("phase", "phase", "phase", "", "phase", None, None, g1=False, unpivot=True),
         # the retries report's "attempts": how many attempts a generation took (the retries rollups)
         Dimension("attempts_taken", "attempts", None, "attempts", None, None, None, g1=False),
     )
@@ -286,6 +289,26 @@ def b_cte(att: Part | None, gen: Part | None) -> str:
 
 # --- raw and facts: the attempts in scope (att) and their generations (gen, g1) -----------------
 
+# Phases are listed in name order, so ordering by phase orders them as the pipeline runs them.
+assert list(PHASES) == sorted(PHASES), "PHASES must stay in name order"
+
+
+def _att_by_phase() -> str:
+    """att unpivoted: one row per (attempt, phase it reports) with that phase's values."""
+    rows = ", ".join(f"('{p}', att.tok_{p}, att.dur_{p})" for p in PHASES)
+    return f"""(SELECT att.*, ph.phase, ph.phase_tokens, ph.phase_duration_ms
+    FROM att CROSS JOIN LATERAL (VALUES {rows}) AS ph(phase, phase_tokens, phase_duration_ms)
+    WHERE ph.phase_tokens IS NOT NULL OR ph.phase_duration_ms IS NOT NULL) AS ap"""
+
+
+def _rollup_by_phase(rows_sql: str) -> str:
+    """Rollup rows unpivoted: one per (row, phase its attempts report) with the phase's sums."""
+    rows = ", ".join(f"('{p}', r0.tok_{p}_sum, r0.tok_{p}_n, r0.dur_{p}_sum, r0.dur_{p}_n)" for p in PHASES)
+    return f"""(SELECT r0.*, ph.* FROM {rows_sql} AS r0
+    CROSS JOIN LATERAL (VALUES {rows})
+        AS ph(phase, phase_tokens, phase_tokens_n, phase_duration_ms, phase_duration_ms_n)
+    WHERE ph.phase_tokens_n > 0 OR ph.phase_duration_ms_n > 0) AS r"""
+
 
 def _att_agg(p: Primitive) -> str:
     if isinstance(p, Attempts):
@@ -337,7 +360,9 @@ class Scoped(Source):
 
     def render(self, need: Need, f: Filters, db: Database) -> Rendered:
         kinds = tuple(sorted({p.flag for p in need.prims if isinstance(p, Flagged) and p.flag in ISSUE_KINDS}))
-        s = scoped(f, db, extras=kinds, facts=self.facts)
+        by_phase = any(d.unpivot for d in need.by)
+        phase_values = tuple(f"{k}_{p}" for p in PHASES for k in ("tok", "dur")) if by_phase else ()
+        s = scoped(f, db, extras=kinds + phase_values, facts=self.facts)
         att_prims, gen_prims = need.att_prims, need.gen_prims
         col = {p: _p(i) for i, p in enumerate(att_prims + gen_prims)}
         keys = need.by
@@ -347,6 +372,8 @@ class Scoped(Source):
         if gen_prims and s.facts_gen and not keys:
             # one pass over the facts rows: each generation counted on its final attempt's row
             b = b_cte(Part("att", (), att_aggs + tuple(_gen_agg(p, "is_final") for p in gen_prims)), None)
+        elif by_phase:
+            b = b_cte(Part(_att_by_phase(), tuple(d.att for d in keys), att_aggs), None)
         elif each:
             # a generation under each story type its attempts have: on the facts rows, its first
             # attempt of that type; else its distinct (generation, type) pairs
@@ -378,8 +405,13 @@ class Scoped(Source):
 
 ROLLUP_MODELS = "(CAST(:models AS text[]) IS NULL OR model_used = ANY (CAST(:models AS text[])))"
 ROLLUP_WINDOW = "scope_day >= :d0 AND scope_day < :d1 AND (:tests OR NOT is_test)"
-# value -> (sum column, count column) of the daily rollup, generated from the registry
-ROLLUP_VALUES: dict[str, tuple[str, str]] = ROLLUP_VALUE_COLUMNS
+# value -> (sum column, count column) of the daily rollup, generated from the registry (a phase's
+# values: the columns of its rows unpivoted by phase)
+ROLLUP_VALUES: dict[str, tuple[str, str]] = {
+    **ROLLUP_VALUE_COLUMNS,
+    "phase_tokens": ("phase_tokens", "phase_tokens_n"),
+    "phase_duration_ms": ("phase_duration_ms", "phase_duration_ms_n"),
+}
 
 
 def rollup_params(f: Filters) -> dict[str, Any]:
@@ -514,7 +546,8 @@ class Rollup(Source):
         col: dict = {p: _p(i) for i, p in enumerate(att_prims + gen_prims)}
         keys = need.by
         # the window's rows (rows a delta brought back to zero left out)
-        r = f'(SELECT * FROM "{db.schema}".{ROLLUP} WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND attempts <> 0) AS r'
+        r = f'(SELECT * FROM "{db.schema}".{ROLLUP} WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND attempts <> 0)'
+        r = _rollup_by_phase(r) if any(d.unpivot for d in keys) else f"{r} AS r"
         att_aggs = tuple(_rollup_att(p, p in need.null_exact) for p in att_prims)
         gen_aggs = tuple(_rollup_gen(p, g, any(d.each for d in keys)) for p in gen_prims)
         if not att_aggs and not gen_aggs:  # percentiles only: one row per key with attempts

@@ -56,15 +56,6 @@ _SEEN = "cq_url_seen"
 _WARN = "cq_url_warnings"
 LIST_LABELS = {"expensive": "Expensive", "slow": "Slow", "low_quality": "Low quality"}
 USD2 = "$%.2f"  # totals: cents are enough
-# Per phase: these are the phase's own tokens and durations, not the attempt totals of the registry.
-PHASE_COLUMNS = {
-    "attempts_with_tokens": columns.number("attempts with tokens"),
-    "total_tokens": columns.number("total tokens"),
-    "avg_tokens": columns.number("avg tokens per attempt", "tokens"),
-    "attempts_with_duration": columns.number("attempts with a duration"),
-    "total_duration_ms": columns.number("total duration (ms)", "ms"),
-    "avg_duration_ms": columns.number("avg duration per attempt (ms)", "ms"),
-}
 
 
 def compact(v) -> str:
@@ -198,7 +189,7 @@ def phase_section(f: Filters) -> None:
         phases,
         hide_index=True,
         width="stretch",
-        column_config=columns.config(phases.columns, **PHASE_COLUMNS),
+        column_config=columns.config(phases.columns),
     )
     csv_download(phases, "phases_by_model" if per_model else "phases", f, "cq_dl_phases")
 

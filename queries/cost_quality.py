@@ -20,7 +20,7 @@ from data_access.engine import Database, get_database
 from data_access.facts import ROLLUP, ROLLUP_QUALITY, TABLE
 from metrics import planner
 from metrics.filters import Filters
-from metrics.scope import PHASES, Sql, scoped
+from metrics.scope import Sql, scoped
 from metrics.sources import ROLLUP_MODELS, ROLLUP_WINDOW, rollup_params
 from queries.core import fetch, streaming
 from queries.csv_format import csv_lines
@@ -86,58 +86,26 @@ def cost_by_story_type(f: Filters, db: Database | None = None) -> pd.DataFrame:
 # --- Tokens and time by phase -----------------------------------------------------------------
 
 
+PHASE_USAGE = (
+    "attempts_with_phase_tokens",
+    "phase_tokens",
+    "avg_phase_tokens",
+    "attempts_with_phase_duration",
+    "phase_duration_ms",
+    "avg_phase_duration_ms",
+)
+
+
 def phase_usage(f: Filters, per_model: bool = False, db: Database | None = None) -> pd.DataFrame:
     """Tokens and duration per Stage 5 phase (metadata, sections, validation), optionally per model.
 
     Grain: phase (x model_used when per_model). Filters: all sidebar filters. Values read from
     generation_metadata.total_tokens.<phase> and duration_ms.<phase> with METRICS.md's rules
-    (JSON number >= 0, else unknown). Columns: attempts_with_tokens, total_tokens, avg_tokens
-    (per attempt reporting that phase), attempts_with_duration, total_duration_ms, avg_duration_ms
-    (ms). Phases no attempt reports are left out.
+    (JSON number >= 0, else unknown). Columns: PHASE_USAGE (averages per attempt reporting that
+    phase; durations in ms). Phases no attempt reports are left out.
     """
-    if planner.rollup_answers(f, (ROLLUP,), db=db):
-        return _phase_usage_rollup(f, per_model, db or get_database())
-    s = scoped(f, db, extras=tuple(f"{k}_{p}" for p in PHASES for k in ("tok", "dur")))
-    values = ", ".join(f"({i}, '{p}', att.tok_{p}, att.dur_{p})" for i, p in enumerate(PHASES))
-    model_col, model_group = ("att.model_used, ", ", att.model_used") if per_model else ("", "")
-    sql = (
-        s.text
-        + f"""
-SELECT {model_col}ph.phase,
-       count(ph.tokens) AS attempts_with_tokens,
-       CAST(COALESCE(sum(ph.tokens), 0) AS bigint) AS total_tokens,
-       CAST(avg(ph.tokens) AS float8) AS avg_tokens,
-       count(ph.duration) AS attempts_with_duration,
-       CAST(COALESCE(sum(ph.duration), 0) AS float8) AS total_duration_ms,
-       CAST(avg(ph.duration) AS float8) AS avg_duration_ms
-FROM att
-CROSS JOIN LATERAL (VALUES {values}) AS ph(ord, phase, tokens, duration)
-GROUP BY ph.ord, ph.phase{model_group}
-HAVING count(ph.tokens) > 0 OR count(ph.duration) > 0
-ORDER BY {model_col}ph.ord"""
-    )
-    return fetch(sql, s.params, s.expanding, db)
-
-
-def _phase_usage_rollup(f: Filters, per_model: bool, db: Database) -> pd.DataFrame:
-    values = ", ".join(
-        f"({i}, '{p}', r.tok_{p}_sum, r.tok_{p}_n, r.dur_{p}_sum, r.dur_{p}_n)" for i, p in enumerate(PHASES)
-    )
-    model_col, model_group = ("r.model_used, ", ", r.model_used") if per_model else ("", "")
-    sql = f"""
-SELECT {model_col}ph.phase,
-       CAST(sum(ph.tn) AS bigint) AS attempts_with_tokens,
-       CAST(sum(ph.ts) AS bigint) AS total_tokens,
-       CAST(sum(ph.ts) / NULLIF(sum(ph.tn), 0) AS float8) AS avg_tokens,
-       CAST(sum(ph.dn) AS bigint) AS attempts_with_duration,
-       CAST(sum(ph.ds) AS float8) AS total_duration_ms,
-       CAST(sum(ph.ds) / NULLIF(sum(ph.dn), 0) AS float8) AS avg_duration_ms
-FROM (SELECT * FROM "{db.schema}".{ROLLUP} WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND attempts <> 0) AS r
-CROSS JOIN LATERAL (VALUES {values}) AS ph(ord, phase, ts, tn, ds, dn)
-GROUP BY ph.ord, ph.phase{model_group}
-HAVING sum(ph.tn) > 0 OR sum(ph.dn) > 0
-ORDER BY {model_col}ph.ord"""
-    return fetch(sql, rollup_params(f), db=db)
+    by = ("model_used", "phase") if per_model else ("phase",)
+    return planner.frame(f, PHASE_USAGE, by=by, order=", ".join(by), db=db)
 
 
 # --- Quality ----------------------------------------------------------------------------------

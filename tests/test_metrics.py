@@ -34,12 +34,14 @@ BREAKDOWNS = [
     ("day", "model_used"),
     ("attempts_taken",),
     ("story_type_each",),
+    ("phase",),
+    ("model_used", "phase"),
 ]
 
 
 def _names(by: tuple[str, ...]) -> list[str]:
     """The metrics a breakdown can carry: a generations-only one takes generation counts only."""
-    names = registry.computable()
+    names = registry.computable(by)
     if any(DIMENSIONS[d].att is None for d in by):
         names = [n for n in names if all(p.grain == "generation" for p in primitives(registry.metric(n).formula))]
     return names
@@ -105,11 +107,12 @@ def test_every_metric_by_every_dimension_equals_raw_on_demo_data(demo_db, varian
         for source, names in _compare(f, by).items():
             seen.setdefault(source, set()).update(names)
     # the facts table answers every metric under every filter; the rollup only where it may
-    assert seen["facts"] == set(registry.computable())
+    every = set(registry.computable()) | set(registry.computable(("phase",)))
+    assert seen["facts"] == every
     if variant in ("none", "tests", "one-model"):
-        assert seen["rollup"] == set(registry.computable())
+        assert seen["rollup"] == every
     elif variant == "two-models":  # attempt-level sums only
-        assert seen["rollup"] == {n for n in registry.computable() if registry.metric(n).grain == "attempt"}
+        assert seen["rollup"] == {n for n in every if registry.metric(n).grain == "attempt"}
     else:
         assert "rollup" not in seen
 
@@ -144,6 +147,10 @@ def test_undeclared_names_are_rejected(demo_db):
         planner.frame(DEMO_WINDOW, ["attempts"], by=["model"])
     with pytest.raises(ValueError, match="cannot order by"):
         planner.frame(DEMO_WINDOW, ["attempts"], order="attempts; DROP TABLE generations")
+    with pytest.raises(ValueError, match="exists only by phase"):
+        planner.frame(DEMO_WINDOW, ["phase_tokens"])
+    with pytest.raises(ValueError, match="by phase there is no"):
+        planner.frame(DEMO_WINDOW, ["attempts"], by=["phase"])
     with pytest.raises(ValueError, match="computed by"):
         planner.frame(DEMO_WINDOW, ["stale_pending"])
 

@@ -75,19 +75,21 @@ def test_phase_usage_adds_up_to_total_tokens(demo_db):
     phases = cq.phase_usage(W)
     assert list(phases["phase"]) == ["metadata", "sections", "validation"]
     # The demo generator's phase tokens add up to total_tokens.total on every well-formed attempt.
-    assert phases["total_tokens"].sum() == reports.summary(W)["total_tokens"]
-    assert (phases["avg_tokens"] * phases["attempts_with_tokens"]).sum() == pytest.approx(phases["total_tokens"].sum())
+    assert phases["phase_tokens"].sum() == reports.summary(W)["total_tokens"]
+    assert (phases["avg_phase_tokens"] * phases["attempts_with_phase_tokens"]).sum() == pytest.approx(
+        phases["phase_tokens"].sum()
+    )
     # Sections is where the tokens and the time go.
     by_phase = phases.set_index("phase")
-    assert by_phase.loc["sections", "avg_tokens"] > by_phase.loc["metadata", "avg_tokens"]
-    assert by_phase.loc["sections", "avg_duration_ms"] > by_phase.loc["validation", "avg_duration_ms"]
+    assert by_phase.loc["sections", "avg_phase_tokens"] > by_phase.loc["metadata", "avg_phase_tokens"]
+    assert by_phase.loc["sections", "avg_phase_duration_ms"] > by_phase.loc["validation", "avg_phase_duration_ms"]
 
 
 def test_phase_usage_per_model_sums_to_the_whole(demo_db):
     whole = cq.phase_usage(W).set_index("phase")
     per_model = cq.phase_usage(W, per_model=True)
     assert per_model["model_used"].nunique() > 1
-    sums = per_model.groupby("phase")[["total_tokens", "attempts_with_duration", "total_duration_ms"]].sum()
+    sums = per_model.groupby("phase")[["phase_tokens", "attempts_with_phase_duration", "phase_duration_ms"]].sum()
     for col in sums.columns:
         assert np.allclose(sums.loc[whole.index, col], whole[col]), col
 
@@ -97,7 +99,7 @@ def test_phase_usage_follows_filters(demo_db):
     one = cq.phase_usage(replace(W, models=(model,)))
     per_model = cq.phase_usage(W, per_model=True)
     mine = per_model[per_model["model_used"] == model].set_index("phase")
-    assert list(one["total_tokens"]) == list(mine.loc[one["phase"], "total_tokens"])
+    assert list(one["phase_tokens"]) == list(mine.loc[one["phase"], "phase_tokens"])
 
 
 def test_histogram_counts_every_known_quality(attempts):

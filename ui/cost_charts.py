@@ -135,7 +135,7 @@ def phase_chart(df: pd.DataFrame, per_model: bool) -> go.Figure:
             name = fmt.plot_text(model)
             fig.add_bar(
                 x=part["phase"],
-                y=part["avg_tokens"],
+                y=part["avg_phase_tokens"],
                 name=name,
                 legendgroup=name,
                 marker_color=colors[model],
@@ -145,7 +145,7 @@ def phase_chart(df: pd.DataFrame, per_model: bool) -> go.Figure:
             )
             fig.add_bar(
                 x=part["phase"],
-                y=part["avg_duration_ms"] / 1000,
+                y=part["avg_phase_duration_ms"] / 1000,
                 name=name,
                 legendgroup=name,
                 showlegend=False,
@@ -158,10 +158,10 @@ def phase_chart(df: pd.DataFrame, per_model: bool) -> go.Figure:
     else:
         fig.add_bar(
             x=df["phase"],
-            y=df["avg_tokens"],
+            y=df["avg_phase_tokens"],
             marker_color=BLUE,
             showlegend=False,
-            customdata=df[["total_tokens", "attempts_with_tokens"]].to_numpy(),
+            customdata=df[["phase_tokens", "attempts_with_phase_tokens"]].to_numpy(),
             hovertemplate="%{x}: %{y:,.0f} tokens on average<br>%{customdata[0]:,} tokens over "
             "%{customdata[1]:,} attempts<extra></extra>",
             row=1,
@@ -169,10 +169,10 @@ def phase_chart(df: pd.DataFrame, per_model: bool) -> go.Figure:
         )
         fig.add_bar(
             x=df["phase"],
-            y=df["avg_duration_ms"] / 1000,
+            y=df["avg_phase_duration_ms"] / 1000,
             marker_color=ORANGE,
             showlegend=False,
-            customdata=df[["attempts_with_duration"]].to_numpy(),
+            customdata=df[["attempts_with_phase_duration"]].to_numpy(),
             hovertemplate="%{x}: %{y:,.2f} s on average<br>over %{customdata[0]:,} attempts<extra></extra>",
             row=1,
             col=2,
