@@ -74,6 +74,9 @@ def need_for(metrics: Sequence[str], by: Sequence[str] = ()) -> Need:
     for name in metrics:
         if (metric(name).needs == "phase") != by_phase:
             raise ValueError(f"{name} exists only by phase" if by_phase is False else f"by phase there is no {name}")
+    no_gens = [d.name for d in dims if not d.gen]
+    if no_gens and need.gen_prims:
+        raise ValueError(f"{no_gens[0]} groups attempts: it has no generation-level metrics")
     only_gens = [d.name for d in dims if d.att is None]
     if only_gens and need.att_prims:
         raise ValueError(f"{only_gens[0]} groups generations: it has no attempt-level metrics")

@@ -428,6 +428,15 @@ _METRICS: tuple[Metric, ...] = (
         glossary=False,
     ),
     Metric(
+        "attempts_with_quality",
+        "Attempts with a quality score",
+        "count",
+        "Attempts whose generation_metadata.quality_scores.overall is a valid score (0 to 1).",
+        "count",
+        formula=Count(Known("quality")),
+        glossary=False,
+    ),
+    Metric(
         "avg_cost_usd",
         "Avg cost per attempt",
         "USD",

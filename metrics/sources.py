@@ -59,6 +59,8 @@ from metrics.registry import (
 )
 from metrics.scope import ISSUE_KINDS, PHASES, scoped
 
+QUALITY_BINS = 100  # the quality rollup's bins: it answers any bin count dividing this
+
 
 def _bucket(column: str, unit: str) -> str:
     # date_trunc in UTC, returned as timestamptz
@@ -90,6 +92,7 @@ class Dimension:
     g1: bool = True
     each: bool = False
     unpivot: bool = False  # one row per (attempt, phase it reports): the `phase` breakdown
+    rows: str = ""  # only the attempts matching this (the quality bins: attempts with a quality)
 
 
 DIMENSIONS: dict[str, Dimension] = {
@@ -133,6 +136,21 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension("phase", "phase", "phase", "", "phase", None, None, g1=False, unpivot=True),
         # the retries report's "attempts": how many attempts a generation took (the retries rollups)
         Dimension("attempts_taken", "attempts", None, "attempts", None, None, None, g1=False),
+        # quality histograms: n equal bins over [0, 1], the last one closed (1.0 counts)
+        *(
+            Dimension(
+                f"quality_bin_{n}",
+                "bin",
+                f"LEAST(width_bucket(quality, 0, 1, {n}), {n})",
+                "",
+                None,
+                None,
+                None,
+                g1=False,
+                rows="quality IS NOT NULL",
+            )
+            for n in range(1, QUALITY_BINS + 1)
+        ),
     )
 }
 
@@ -390,7 +408,9 @@ class Scoped(Source):
                 gen = Part("gt", tuple(d.gen for d in keys), tuple(_gen_agg(p, None) for p in gen_prims))
             b = b_cte(att, gen)
         else:
-            att = Part("att", tuple(d.att for d in keys), att_aggs) if att_prims else None
+            rows = " AND ".join(d.rows for d in keys if d.rows)
+            src = f"(SELECT * FROM att WHERE {rows}) AS af" if rows else "att"
+            att = Part(src, tuple(d.att for d in keys), att_aggs) if att_prims else None
             gen = None
             if gen_prims:
                 first = any(d.g1 for d in keys)  # g1: the generations with their first attempt's values
@@ -596,6 +616,32 @@ class RetriesRollup(Source):
         return Rendered(f"WITH {b_cte(None, Part(r, ('gen_attempts',), aggs))}", rollup_params(f), col)
 
 
+class QualityRollup(Source):
+    """Attempts per quality bin (100 equal bins over [0, 1]) per scope day and model: any bin
+    count that divides 100."""
+
+    name = "quality_rollup"
+    family = "rollup"
+    cost = 1
+
+    def applies(self, need: Need) -> bool:
+        return len(need.by) == 1 and need.by[0].name.startswith("quality_bin_")
+
+    def declines(self, need: Need, f: Filters, db: Database) -> str | None:
+        n = int(need.by[0].name.rsplit("_", 1)[1])
+        if QUALITY_BINS % n:
+            return f"{n} bins do not divide its {QUALITY_BINS}"
+        if need.prims != (Known("quality"),):
+            return "it holds attempt counts per quality bin only"
+        return rollup_declines(f, db, frozenset({ROLLUP_QUALITY}))
+
+    def render(self, need: Need, f: Filters, db: Database) -> Rendered:
+        per = QUALITY_BINS // int(need.by[0].name.rsplit("_", 1)[1])
+        r = f'(SELECT * FROM "{db.schema}".{ROLLUP_QUALITY} WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND n <> 0) AS r'
+        key = f"CAST(floor(CAST(bin - 1 AS numeric) / {per}) AS integer) + 1"
+        return Rendered(f"WITH {b_cte(Part(r, (key,), ('sum(n)',)), None)}", rollup_params(f), {need.prims[0]: "p0"})
+
+
 def rollup_percentiles(conn, f: Filters, db: Database, pcts: tuple[Percentile, ...], by_model: bool) -> dict:
     """{model or None: [value per percentile]} of the window's known latencies, exact.
 
@@ -677,4 +723,10 @@ def statement(r: Rendered):
     return stmt
 
 
-SOURCES: tuple[Source, ...] = (Rollup(), RetriesRollup(), Scoped("facts", 2, True), Scoped("raw", 3, False))
+SOURCES: tuple[Source, ...] = (
+    Rollup(),
+    RetriesRollup(),
+    QualityRollup(),
+    Scoped("facts", 2, True),
+    Scoped("raw", 3, False),
+)

@@ -17,16 +17,15 @@ from typing import Any, BinaryIO
 import pandas as pd
 
 from data_access.engine import Database, get_database
-from data_access.facts import ROLLUP, ROLLUP_QUALITY, TABLE
+from data_access.facts import ROLLUP, TABLE
 from metrics import planner
 from metrics.filters import Filters
 from metrics.scope import Sql, scoped
-from metrics.sources import ROLLUP_MODELS, ROLLUP_WINDOW, rollup_params
+from metrics.sources import QUALITY_BINS, ROLLUP_WINDOW, rollup_params
 from queries.core import fetch, streaming
 from queries.csv_format import csv_lines
 
 HISTOGRAM_BINS = 20
-QUALITY_BINS = 100  # the quality rollup's bins: it answers any bin count dividing this
 
 
 # by_model's metrics, in column order
@@ -118,48 +117,19 @@ def quality_histogram(f: Filters, bins: int = HISTOGRAM_BINS, db: Database | Non
     otherwise). Filters: all sidebar filters. Columns: bin (1..bins), bin_start, bin_end (score),
     attempts (with a known quality in [bin_start, bin_end)).
     """
-    if not 1 <= bins <= 100:
-        raise ValueError("bins must be between 1 and 100")
-    if QUALITY_BINS % bins == 0 and planner.rollup_answers(f, (ROLLUP_QUALITY,), db=db):
-        return _quality_histogram_rollup(f, bins, db or get_database())
-    s = scoped(f, db)
-    sql = (
-        s.text
-        + """
-, h AS (
-    SELECT LEAST(width_bucket(quality, 0, 1, :bins), :bins) AS bin, count(*) AS attempts
-    FROM att WHERE quality IS NOT NULL
-    GROUP BY 1
-)
-SELECT b.bin,
-       CAST(b.bin - 1 AS float8) / :bins AS bin_start,
-       CAST(b.bin AS float8) / :bins AS bin_end,
-       COALESCE(h.attempts, 0) AS attempts
-FROM generate_series(1, :bins) AS b(bin)
-LEFT JOIN h ON h.bin = b.bin
-WHERE EXISTS (SELECT 1 FROM h)
-ORDER BY b.bin"""
+    if not 1 <= bins <= QUALITY_BINS:
+        raise ValueError(f"bins must be between 1 and {QUALITY_BINS}")
+    counts = planner.frame(f, ("attempts_with_quality",), by=(f"quality_bin_{int(bins)}",), order="bin", db=db)
+    if counts.empty:
+        return pd.DataFrame(columns=["bin", "bin_start", "bin_end", "attempts"])
+    # every bin, empty ones as 0: the chart's x axis
+    per_bin = dict(zip(counts["bin"], counts["attempts_with_quality"], strict=True))
+    return pd.DataFrame(
+        [
+            {"bin": b, "bin_start": (b - 1) / bins, "bin_end": b / bins, "attempts": int(per_bin.get(b, 0))}
+            for b in range(1, bins + 1)
+        ]
     )
-    return fetch(sql, {**s.params, "bins": int(bins)}, s.expanding, db)
-
-
-def _quality_histogram_rollup(f: Filters, bins: int, db: Database) -> pd.DataFrame:
-    """quality_histogram from the quality rollup's 100 bins (`bins` divides 100)."""
-    sql = f"""
-WITH h AS (
-    SELECT CAST(floor(CAST(bin - 1 AS numeric) / :per) AS integer) + 1 AS bin, sum(n) AS attempts
-    FROM "{db.schema}".{ROLLUP_QUALITY} WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS}
-    GROUP BY 1 HAVING sum(n) <> 0
-)
-SELECT b.bin,
-       CAST(b.bin - 1 AS float8) / :bins AS bin_start,
-       CAST(b.bin AS float8) / :bins AS bin_end,
-       CAST(COALESCE(h.attempts, 0) AS bigint) AS attempts
-FROM generate_series(1, :bins) AS b(bin)
-LEFT JOIN h ON h.bin = b.bin
-WHERE EXISTS (SELECT 1 FROM h)
-ORDER BY b.bin"""
-    return fetch(sql, {**rollup_params(f), "bins": int(bins), "per": QUALITY_BINS // int(bins)}, db=db)
 
 
 # --- Outliers: the seed's "expensive", "slow" and "low-quality" queries --------------------------
