@@ -60,11 +60,11 @@ FLAGS = ("metadata_issue", "not_an_object", "invalid_cost", "invalid_quality", "
 
 @dataclass(frozen=True)
 class Attempts:
-    """Attempts whose status is in `statuses` (None: all); `no_message`: only those without an
-    error message (so without an error signature)."""
+    """Attempts whose status is in `statuses` (None: all); `message`: only those with (True) or
+    without (False) an error message, so with or without an error signature."""
 
     statuses: tuple[str, ...] | None = None
-    no_message: bool = False
+    message: bool | None = None
     grain = "attempt"
 
 
@@ -108,6 +108,35 @@ class Percentile:
 
 
 @dataclass(frozen=True)
+class Extreme:
+    """The earliest (`fn` min) or latest (max) `value` of the attempts (a timestamp)."""
+
+    value: str
+    fn: str
+    grain = "attempt"
+
+    def __post_init__(self) -> None:
+        if self.fn not in ("min", "max"):
+            raise ValueError(f"unknown extreme {self.fn!r}")
+
+
+@dataclass(frozen=True)
+class Joined:
+    """The distinct `value`s of the attempts, sorted, joined with ';'."""
+
+    value: str
+    grain = "attempt"
+
+
+@dataclass(frozen=True)
+class Newest:
+    """`value` of the newest attempt (latest created_at, then highest attempt number)."""
+
+    value: str
+    grain = "attempt"
+
+
+@dataclass(frozen=True)
 class Generations:
     """Generations whose final status is in `final` and first status in `first` (None: any);
     `retried`: only those with more than one attempt."""
@@ -125,7 +154,9 @@ class GenerationAttempts:
     grain = "generation"
 
 
-Primitive = Attempts | Flagged | Known | Total | Percentile | Generations | GenerationAttempts
+Primitive = (
+    Attempts | Flagged | Known | Total | Percentile | Extreme | Joined | Newest | Generations | GenerationAttempts
+)
 
 
 # --- Formulas over primitives ------------------------------------------------------------------
@@ -162,9 +193,11 @@ class Ratio:
 
 @dataclass(frozen=True)
 class Plain:
-    """A primitive as it is (a percentile: float8, NULL when no value is known)."""
+    """A primitive as it is (a percentile: float8, NULL when no value is known); `cast` None
+    keeps the database's type (a timestamp, a text, an id)."""
 
     of: Primitive
+    cast: str | None = "float8"
 
 
 Formula = Count | Sum | Ratio | Plain
@@ -585,7 +618,7 @@ _METRICS: tuple[Metric, ...] = (
         "Failed or timed-out attempts with no error_message, so without an error signature.",
         "count",
         False,
-        Count(Attempts(LOST, no_message=True)),
+        Count(Attempts(LOST, message=False)),
         glossary=False,
     ),
     Metric(
@@ -763,6 +796,56 @@ _METRICS: tuple[Metric, ...] = (
         None,
         mean("phase_duration_ms"),
         column="avg duration per attempt (ms)",
+        glossary=False,
+    ),
+    Metric(
+        "occurrences",
+        "Failures with a message",
+        "count",
+        "Failed and timed-out attempts that have an error message (so an error signature); by signature, its "
+        "occurrences.",
+        "count",
+        False,
+        Count(Attempts(LOST, message=True)),
+        glossary=False,
+    ),
+    Metric(
+        "first_seen",
+        "First seen",
+        "UTC time",
+        "When the earliest of the attempts started (created_at).",
+        "datetime",
+        formula=Plain(Extreme("created_at", "min"), cast=None),
+        column="first seen (UTC)",
+        glossary=False,
+    ),
+    Metric(
+        "last_seen",
+        "Last seen",
+        "UTC time",
+        "When the latest of the attempts started (created_at).",
+        "datetime",
+        formula=Plain(Extreme("created_at", "max"), cast=None),
+        column="last seen (UTC)",
+        glossary=False,
+    ),
+    Metric(
+        "models",
+        "Models",
+        "text",
+        "The distinct models of the attempts (model_used), sorted, joined with ';'.",
+        "text",
+        formula=Plain(Joined("model_used"), cast=None),
+        glossary=False,
+    ),
+    Metric(
+        "example_generation_id",
+        "Example generation",
+        "id",
+        "The generation of the newest of the attempts: one to open in Generation detail.",
+        "text",
+        formula=Plain(Newest("generation_id"), cast=None),
+        column="example generation",
         glossary=False,
     ),
     Metric(

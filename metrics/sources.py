@@ -44,11 +44,14 @@ from metrics.filters import STATUSES, Filters
 from metrics.registry import (
     Attempts,
     Count,
+    Extreme,
     Flagged,
     Formula,
     GenerationAttempts,
     Generations,
+    Joined,
     Known,
+    Newest,
     Percentile,
     Plain,
     Primitive,
@@ -58,6 +61,7 @@ from metrics.registry import (
     primitives,
 )
 from metrics.scope import ISSUE_KINDS, PHASES, scoped
+from metrics.signatures import PARAMS as SIGNATURE_PARAMS
 
 QUALITY_BINS = 100  # the quality rollup's bins: it answers any bin count dividing this
 
@@ -93,6 +97,7 @@ class Dimension:
     each: bool = False
     unpivot: bool = False  # one row per (attempt, phase it reports): the `phase` breakdown
     rows: str = ""  # only the attempts matching this (the quality bins: attempts with a quality)
+    each_flag: str | None = None  # the facts rows' flag of a generation's first attempt of each value
 
 
 DIMENSIONS: dict[str, Dimension] = {
@@ -131,6 +136,21 @@ DIMENSIONS: dict[str, Dimension] = {
             "story_type",
             g1=False,
             each=True,
+            each_flag="type_first",
+        ),
+        # error groups: the failed and timed-out attempts with a message, by their signature (a
+        # generation counts under each signature its attempts have)
+        Dimension(
+            "error_signature",
+            "error_signature",
+            "{signature}",
+            "{signature}",
+            None,
+            None,
+            None,
+            g1=False,
+            each=True,
+            rows="status IN ('failed', 'timeout') AND has_message",
         ),
         # the pipeline's phases: each attempt unpivoted into one row per phase it reports
         Dimension("phase", "phase", "phase", "", "phase", None, None, g1=False, unpivot=True),
@@ -240,7 +260,7 @@ def metric_sql(formula: Formula, col: dict[Primitive, str]) -> str:
             return f"CAST({num} / NULLIF({col[formula.den]}, 0) AS float8)"
         return f"(CAST({num} AS float8) / NULLIF({col[formula.den]}, 0))"
     if isinstance(formula, Plain):
-        return f"CAST({col[formula.of]} AS float8)"
+        return f"CAST({col[formula.of]} AS {formula.cast})" if formula.cast else col[formula.of]
     raise TypeError(formula)
 
 
@@ -270,7 +290,7 @@ class Part:
     aggs: tuple[str, ...]
 
 
-def b_cte(att: Part | None, gen: Part | None) -> str:
+def b_cte(att: Part | None, gen: Part | None, picked: frozenset[int] = frozenset()) -> str:
     """CTE b: one row per key k0, k1, ... with every primitive's aggregate p0, p1, ... (the
     attempt part's first). Attempts are grouped by their own values and generations by their
     first attempt's, apart; two keyed parts are stacked, each with NULL for the other's columns,
@@ -300,7 +320,14 @@ def b_cte(att: Part | None, gen: Part | None) -> str:
     if len(selects) == 1:
         return f"b AS (\n    {selects[0]}\n)"
     key_list = ", ".join(keys)
-    sums = ", ".join(f"sum({_p(i)}) AS {_p(i)}" for i in range(n_all))
+    # each key has each column from one part only: summed (numbers) or picked (`picked`: a
+    # timestamp, a text, an id)
+    sums = ", ".join(
+        f"(array_agg({_p(i)}) FILTER (WHERE {_p(i)} IS NOT NULL))[1] AS {_p(i)}"
+        if i in picked
+        else f"sum({_p(i)}) AS {_p(i)}"
+        for i in range(n_all)
+    )
     stacked = "\n    UNION ALL\n    ".join(selects)
     return f"parts AS (\n    {stacked}\n), b AS (\n    SELECT {key_list}, {sums} FROM parts GROUP BY {key_list}\n)"
 
@@ -330,7 +357,8 @@ def _rollup_by_phase(rows_sql: str) -> str:
 
 def _att_agg(p: Primitive) -> str:
     if isinstance(p, Attempts):
-        return "count(*)" + _filter(_status(p.statuses) + (["NOT has_message"] if p.no_message else []))
+        message = [] if p.message is None else ["has_message" if p.message else "NOT has_message"]
+        return "count(*)" + _filter(_status(p.statuses) + message)
     if isinstance(p, Flagged):
         return f"count(*) FILTER (WHERE {p.flag})"
     if isinstance(p, Known):
@@ -339,6 +367,12 @@ def _att_agg(p: Primitive) -> str:
         return f"sum({p.value})" + _filter(_status(p.statuses))
     if isinstance(p, Percentile):
         return f"percentile_cont({float(p.p)!r}) WITHIN GROUP (ORDER BY {p.value})"
+    if isinstance(p, Extreme):
+        return f"{p.fn}({p.value})"
+    if isinstance(p, Joined):
+        return f"string_agg(DISTINCT {p.value}, ';' ORDER BY {p.value})"
+    if isinstance(p, Newest):
+        return f"(array_agg({p.value} ORDER BY created_at DESC, attempt_number DESC))[1]"
     raise TypeError(p)
 
 
@@ -363,6 +397,11 @@ def _gen_agg(p: Primitive, one_pass: str | None) -> str:
         if isinstance(p, GenerationAttempts):
             return "sum(attempts)"
     raise TypeError(p)
+
+
+def _picked(att_prims: tuple[Primitive, ...]) -> frozenset[int]:
+    """Positions of the primitives that are not numbers (they are picked, not summed)."""
+    return frozenset(i for i, p in enumerate(att_prims) if isinstance(p, Extreme | Joined | Newest))
 
 
 class Scoped(Source):
@@ -393,20 +432,28 @@ class Scoped(Source):
         elif by_phase:
             b = b_cte(Part(_att_by_phase(), tuple(d.att for d in keys), att_aggs), None)
         elif each:
-            # a generation under each story type its attempts have: on the facts rows, its first
-            # attempt of that type; else its distinct (generation, type) pairs
-            att = Part("att", tuple(d.att for d in keys), att_aggs) if att_prims else None
-            gen = None
-            if gen_prims and s.facts_gen:
-                gen = Part("att", tuple(d.gen for d in keys), tuple(_gen_agg(p, "type_first") for p in gen_prims))
-            elif gen_prims:
-                g1 = """
+            # a generation under each value its attempts have (a story type, an error signature)
+            d = keys[0]
+            # unqualified: the key is read from att's rows, or a subquery of them
+            key = d.att.replace("{signature}", s.signature.replace("att.", ""))
+            src = f"(SELECT * FROM att WHERE {d.rows}) AS af" if d.rows else "att"
+            if all(p == Generations() for p in gen_prims):
+                # generations with no condition: counted among the value's attempts, in one pass
+                aggs = att_aggs + tuple("count(DISTINCT generation_id)" for _ in gen_prims)
+                b = b_cte(Part(src, (key,), aggs), None)
+            else:
+                att = Part(src, (key,), att_aggs) if att_prims else None
+                if s.facts_gen and d.each_flag:  # on its first attempt of the value's facts row
+                    gen = Part("att", (key,), tuple(_gen_agg(p, d.each_flag) for p in gen_prims))
+                else:  # its distinct (generation, value) pairs
+                    where = f"\n    WHERE {d.rows}" if d.rows else ""
+                    g1 = f"""
 , gt AS (
-    SELECT DISTINCT att.generation_id, att.story_type, gen.final_status, gen.first_status, gen.attempts
-    FROM att JOIN gen USING (generation_id)
+    SELECT DISTINCT att.generation_id, {key} AS k_each, gen.final_status, gen.first_status, gen.attempts
+    FROM att JOIN gen USING (generation_id){where}
 )"""
-                gen = Part("gt", tuple(d.gen for d in keys), tuple(_gen_agg(p, None) for p in gen_prims))
-            b = b_cte(att, gen)
+                    gen = Part("gt", ("k_each",), tuple(_gen_agg(p, None) for p in gen_prims))
+                b = b_cte(att, gen, _picked(att_prims))
         else:
             rows = " AND ".join(d.rows for d in keys if d.rows)
             src = f"(SELECT * FROM att WHERE {rows}) AS af" if rows else "att"
@@ -417,8 +464,9 @@ class Scoped(Source):
                 g1 = s.g1 if first else ""
                 aggs = tuple(_gen_agg(p, None) for p in gen_prims)
                 gen = Part("g1" if first else "gen", tuple(d.gen for d in keys), aggs)
-            b = b_cte(att, gen)
-        return Rendered(f"{s.text}{g1}\n, {b}", s.params, col, s.expanding)
+            b = b_cte(att, gen, _picked(att_prims))
+        params = {**s.params, **SIGNATURE_PARAMS} if any("{signature}" in d.att for d in keys if d.att) else s.params
+        return Rendered(f"{s.text}{g1}\n, {b}", params, col, s.expanding)
 
 
 # --- rollup: daily sums of the facts rows -----------------------------------------------------------
@@ -452,9 +500,12 @@ def _rollup_att(p: Primitive, null_exact: bool) -> str | None:
     """The aggregate over rollup rows, or None when the rollup cannot give it exactly."""
     st = _status(p.statuses) if isinstance(p, Attempts | Known | Total) else []
     # a count over no rollup row is 0, as count(*) over no attempt is
-    if isinstance(p, Attempts) and p.no_message:
-        lost = p.statuses is not None and sorted(p.statuses) == ["failed", "timeout"]
-        return "COALESCE(sum(failures_no_message), 0)" if lost else None
+    if isinstance(p, Attempts) and p.message is not None:
+        if p.statuses is None or sorted(p.statuses) != ["failed", "timeout"]:
+            return None
+        if p.message is False:
+            return "COALESCE(sum(failures_no_message), 0)"
+        return f"(COALESCE(sum(attempts){_filter(st)}, 0) - COALESCE(sum(failures_no_message), 0))"
     if isinstance(p, Attempts):
         return f"COALESCE(sum(attempts){_filter(st)}, 0)"
     if isinstance(p, Flagged):

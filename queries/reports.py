@@ -68,33 +68,14 @@ PLANNED: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
         "day",
     ),
     "retries": (("generations", "succeeded", "failed_final"), ("attempts_taken",), "attempts"),
+    "errors": (
+        ("occurrences", "generations", "first_seen", "last_seen", "models", "example_generation_id"),
+        ("error_signature",),
+        "occurrences DESC, error_signature",
+    ),
     # every metric the registry can compute, one row (a new metric appears here by itself)
     "metrics": (tuple(computable()), (), ""),
 }
-
-
-def errors_sql(f: Filters, db: Database | None = None) -> Sql:
-    s = scoped(f, db)
-    sql = (
-        s.text
-        + f"""
-, e AS (
-    SELECT {s.signature} AS error_signature, att.*
-    FROM att
-    WHERE att.status IN ('failed', 'timeout') AND att.has_message
-)
-SELECT error_signature,
-       count(*) AS occurrences,
-       count(DISTINCT generation_id) AS generations,
-       min(created_at) AS first_seen,
-       max(created_at) AS last_seen,
-       string_agg(DISTINCT model_used, ';' ORDER BY model_used) AS models,
-       (array_agg(generation_id ORDER BY created_at DESC, attempt_number DESC))[1] AS example_generation_id
-FROM e
-GROUP BY error_signature
-ORDER BY occurrences DESC, error_signature"""
-    )
-    return Sql(sql, with_signatures(s.params), s.expanding)
 
 
 def attempts_sql(f: Filters, db: Database | None = None) -> Sql:
@@ -123,7 +104,7 @@ REPORTS: dict[str, str] = {
     "metrics": "one row of every metric GenLens computes (docs/glossary.md)",
 }
 # the reports each run as one SQL statement over the attempts in scope
-_SQL: dict[str, Callable[..., Sql]] = {"errors": errors_sql, "attempts": attempts_sql}
+_SQL: dict[str, Callable[..., Sql]] = {"attempts": attempts_sql}
 
 # The contract of METRICS.md (the planned reports' metrics are checked against it at import).
 COLUMNS = {
@@ -215,7 +196,7 @@ def fetch_report(name: str, f: Filters, db: Database | None = None) -> pd.DataFr
     """
     if name in PLANNED:
         names, by, order = PLANNED[name]
-        return planner.frame(f, names, by, order, db)
+        return masking.apply_frame(planner.frame(f, names, by, order, db), None)
     s = report_sql(name, f, db)
     return fetch(s.text, s.params, s.expanding, db)
 
