@@ -159,7 +159,7 @@ WINDOW w AS (PARTITION BY g.generation_id),
 # histogram per (scope day, test?, model, bucket). Kept by the same triggers, as deltas: the rows a
 # statement removes from the facts are subtracted, the rows it adds are added. Percentiles stay exact:
 # the histogram says which bucket holds the k-th latency, and the facts rows of that one bucket give
-# it (queries/rollup.py).
+# it (metrics/sources.py, rollup_percentiles).
 # (column, type, expression over facts rows): the attempt's model, status and type, and its
 # generation's first model and type (the breakdowns group generations by their first attempt)
 ROLLUP_KEY_COLUMNS: list[tuple[str, str, str]] = [
@@ -262,7 +262,7 @@ _SCOPE_DAY = ("scope_day", "date NOT NULL", "CAST(f.scope_at AT TIME ZONE 'UTC' 
 _ATTEMPT_DAY = ("attempt_day", "date NOT NULL", "CAST(f.created_at AT TIME ZONE 'UTC' AS date)")
 _IS_TEST = ("is_test", "boolean NOT NULL", "f.is_test")
 SMALL_ROLLUPS = (
-    # the latency histogram (exact percentiles, queries/rollup.py)
+    # the latency histogram (exact percentiles, metrics/sources.py)
     SmallRollup(
         ROLLUP_LATENCY,
         (

@@ -122,7 +122,8 @@ def failure_share(f: Filters, top: int = SHARE_SIGNATURES, db: Database | None =
     Grain: one row per (UTC day with at least one failure, series), zeros filled, so every series
     has every day. series_kind is 'top' (error_signature set, rank 1 = most frequent), 'other' or
     'no_message'; series_order sorts them. Columns: day, series_order, series_kind, rank,
-    error_signature, failures (count), day_failures (count), share (failures / day_failures, 0-1;
+    error_signature, lost_attempts (failed and timed-out attempts of the series that day),
+    day_lost_attempts (of all series that day), share (lost_attempts / day_lost_attempts, 0-1;
     the shares of one day add up to 1).
     """
     if planner.rollup_answers(f, (ROLLUP_ERROR, ROLLUP), db=db):
@@ -165,8 +166,8 @@ SELECT days.day,
        series.series_kind,
        series.rank,
        series.error_signature,
-       CAST(COALESCE(counts.failures, 0) AS bigint) AS failures,
-       CAST(days.day_failures AS bigint) AS day_failures,
+       CAST(COALESCE(counts.failures, 0) AS bigint) AS lost_attempts,
+       CAST(days.day_failures AS bigint) AS day_lost_attempts,
        CAST(COALESCE(counts.failures, 0) AS float8) / days.day_failures AS share
 FROM days CROSS JOIN series
 LEFT JOIN counts ON counts.day = days.day AND counts.series_kind = series.series_kind

@@ -74,17 +74,19 @@ def test_signature_attempts_lists_that_signature_newest_first(demo_db):
 
 def test_failure_share_sums_to_one_per_day(demo_db):
     df = errors.failure_share(WINDOW)
-    per_day = df.groupby("day").agg(share=("share", "sum"), failures=("failures", "sum"), day=("day_failures", "first"))
+    per_day = df.groupby("day").agg(
+        share=("share", "sum"), failures=("lost_attempts", "sum"), day=("day_lost_attempts", "first")
+    )
     assert ((per_day["share"] - 1).abs() < 1e-9).all()
     assert (per_day["failures"] == per_day["day"]).all()
     assert per_day["failures"].sum() == errors.failure_summary(WINDOW)["lost_attempts"].iloc[0]
     # Every series has every day (zeros filled), in a stable order.
     assert (df.groupby("day").size() == df["series_order"].nunique()).all()
     table = reports.fetch_report("errors", WINDOW)
-    top = df[df["series_kind"] == "top"].groupby(["rank", "error_signature"])["failures"].sum().reset_index()
+    top = df[df["series_kind"] == "top"].groupby(["rank", "error_signature"])["lost_attempts"].sum().reset_index()
     assert list(top["error_signature"]) == list(table["error_signature"][: errors.SHARE_SIGNATURES])
-    assert list(top["failures"]) == list(table["occurrences"][: errors.SHARE_SIGNATURES])
-    other = df[df["series_kind"] == "other"]["failures"].sum()
+    assert list(top["lost_attempts"]) == list(table["occurrences"][: errors.SHARE_SIGNATURES])
+    other = df[df["series_kind"] == "other"]["lost_attempts"].sum()
     assert other == table["occurrences"][errors.SHARE_SIGNATURES :].sum()
     assert "no_message" not in set(df["series_kind"])  # every demo failure has a message
 
@@ -132,7 +134,7 @@ def test_new_signatures_hand_made(edge_db):
 
 def test_failure_share_counts_failures_without_message(edge_db):
     df = errors.failure_share(edge_db, top=2)
-    kinds = df.groupby("series_kind")["failures"].sum()
+    kinds = df.groupby("series_kind")["lost_attempts"].sum()
     assert kinds["no_message"] == 1
     assert kinds.sum() == errors.failure_summary(edge_db)["lost_attempts"].iloc[0] == 7
     assert ((df.groupby("day")["share"].sum() - 1).abs() < 1e-9).all()

@@ -85,3 +85,12 @@ def test_pages_build_no_column_config_themselves():
             if re.search(r"st\.column_config\.", line):
                 found.append(f"{path.name}:{n}")
     assert found == []
+
+
+def test_every_registry_format_has_a_formatter():
+    from metrics import registry
+    from ui import format as fmt
+
+    for m in registry.METRICS.values():
+        assert m.fmt in fmt.FORMATTERS, m.name
+        assert fmt.value(m.name, None) == fmt.DASH

@@ -111,7 +111,7 @@ def failure_share_chart(share: pd.DataFrame) -> go.Figure:
             stackgroup="share",
             line={"width": 0.5, "color": color},
             fillcolor=color,
-            customdata=part[["failures", "day_failures"]],
+            customdata=part[["lost_attempts", "day_lost_attempts"]],
             text=[hover] * len(part),
             hovertemplate="%{x|%Y-%m-%d}<br>%{text}"
             "<br>%{y:.1f}% of failures (%{customdata[0]:,} of %{customdata[1]:,} attempts)<extra></extra>",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC
 
 from metrics import registry
 
@@ -71,6 +72,19 @@ def tokens(v) -> str:
     return DASH if _missing(v) else f"{v:,.0f}"
 
 
+def text(v) -> str:
+    return DASH if _missing(v) else str(v)
+
+
+def when(v) -> str:
+    """A timestamp in UTC, to the second (a date as it is)."""
+    if _missing(v):
+        return DASH
+    if hasattr(v, "hour") and hasattr(v, "astimezone"):
+        return v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(v)
+
+
 # registry format -> formatter
 FORMATTERS = {
     "count": count,
@@ -81,6 +95,9 @@ FORMATTERS = {
     "ratio": ratio,
     "hours": hours,
     "tokens": tokens,
+    "text": text,
+    "date": when,
+    "datetime": when,
 }
 
 
