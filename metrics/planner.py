@@ -70,10 +70,13 @@ def need_for(metrics: Sequence[str], by: Sequence[str] = ()) -> Need:
     need = Need(tuple(formulas), tuple(dims))
     if any(d.each for d in dims) and len(dims) > 1:
         raise ValueError(f"{dims[0].name if dims[0].each else dims[1].name} is a breakdown of its own")
-    by_phase = any(d.unpivot for d in dims)
+    special = [d.name for d in dims if d.unpivot]
     for name in metrics:
-        if (metric(name).needs == "phase") != by_phase:
-            raise ValueError(f"{name} exists only by phase" if by_phase is False else f"by phase there is no {name}")
+        needs = metric(name).needs
+        if needs and needs not in special:
+            raise ValueError(f"{name} exists only by {needs}")
+        if special and needs not in special:
+            raise ValueError(f"by {special[0]} there is no {name}")
     no_gens = [d.name for d in dims if not d.gen]
     if no_gens and need.gen_prims:
         raise ValueError(f"{no_gens[0]} groups attempts: it has no generation-level metrics")

@@ -49,6 +49,11 @@ VALUES: dict[str, Value] = {
 # duration_ms.<phase>): only the `phase` breakdown has them, giving each attempt one row per phase
 # it reports.
 PHASE_VALUES = ("phase_tokens", "phase_duration_ms")
+# Retries the generator made inside one phase of an attempt (generation_metadata.retry_count): only
+# the `retry_phase` breakdown has them, one row per phase an attempt reports retries for.
+RETRY_VALUES = ("phase_retry_count",)
+# breakdown -> the values only it has
+DIMENSION_VALUES = {"phase": PHASE_VALUES, "retry_phase": RETRY_VALUES}
 # Boolean flags of an attempt, counted by `Flagged`.
 FLAGS = ("metadata_issue", "not_an_object", "invalid_cost", "invalid_quality", "invalid_tokens", "invalid_duration")
 
@@ -86,6 +91,14 @@ class Known:
 
     value: str
     statuses: tuple[str, ...] | None = None
+    grain = "attempt"
+
+
+@dataclass(frozen=True)
+class Positive:
+    """Attempts whose known `value` is above 0."""
+
+    value: str
     grain = "attempt"
 
 
@@ -155,7 +168,17 @@ class GenerationAttempts:
 
 
 Primitive = (
-    Attempts | Flagged | Known | Total | Percentile | Extreme | Joined | Newest | Generations | GenerationAttempts
+    Attempts
+    | Flagged
+    | Known
+    | Positive
+    | Total
+    | Percentile
+    | Extreme
+    | Joined
+    | Newest
+    | Generations
+    | GenerationAttempts
 )
 
 
@@ -252,7 +275,7 @@ class Metric:
         if self.formula is None:
             return None
         values = {getattr(p, "value", None) for p in primitives(self.formula)}
-        return "phase" if values & set(PHASE_VALUES) else None
+        return next((dim for dim, only in DIMENSION_VALUES.items() if values & set(only)), None)
 
     @property
     def header(self) -> str:
@@ -849,6 +872,27 @@ _METRICS: tuple[Metric, ...] = (
         glossary=False,
     ),
     Metric(
+        "attempts_reporting_retries",
+        "Attempts reporting a phase's retries",
+        "count",
+        "Attempts whose generation_metadata.retry_count.<phase> is known (a number ≥ 0, or a list of them).",
+        "count",
+        formula=Count(Known("phase_retry_count")),
+        column="attempts reporting it",
+        glossary=False,
+    ),
+    Metric(
+        "attempts_with_phase_retries",
+        "Attempts with a retry in a phase",
+        "count",
+        "Attempts whose generator retried at least once inside the phase.",
+        "count",
+        False,
+        Count(Positive("phase_retry_count")),
+        column="attempts with a retry",
+        glossary=False,
+    ),
+    Metric(
         "phase_retries",
         "Retries by phase",
         "count",
@@ -857,7 +901,19 @@ _METRICS: tuple[Metric, ...] = (
         "non-negative numbers are left out.",
         "count",
         False,
-        computed_by="queries.reliability.phase_retries",
+        Sum(Total("phase_retry_count")),
+        column="retries",
+    ),
+    Metric(
+        "phase_retries_per_attempt",
+        "Retries per attempt in a phase",
+        "retries",
+        "Retries inside the phase divided by the attempts reporting it.",
+        "ratio",
+        False,
+        mean("phase_retry_count"),
+        column="retries per attempt",
+        glossary=False,
     ),
     Metric(
         "new_signatures",
@@ -932,9 +988,13 @@ def metric(name: str) -> Metric:
 def computable(by: tuple[str, ...] = ()) -> list[str]:
     """The metrics with a formula a request by `by` can carry, in registry order (with no
     breakdown: the CLI's `metrics` report). A phase's values exist only by phase, and by phase
-    nothing else does."""
-    phase = "phase" in by
-    return [m.name for m in METRICS.values() if m.formula is not None and (m.needs == "phase") == phase]
+    nothing else does (so with retry phases)."""
+    special = [d for d in by if d in DIMENSION_VALUES]
+    return [
+        m.name
+        for m in METRICS.values()
+        if m.formula is not None and (m.needs in special if special else m.needs is None)
+    ]
 
 
 def kpis(page: str) -> list[Metric]:

@@ -54,6 +54,7 @@ from metrics.registry import (
     Newest,
     Percentile,
     Plain,
+    Positive,
     Primitive,
     Ratio,
     Sum,
@@ -95,7 +96,7 @@ class Dimension:
     rollup_gen_model: str | None
     g1: bool = True
     each: bool = False
-    unpivot: bool = False  # one row per (attempt, phase it reports): the `phase` breakdown
+    unpivot: str = ""  # one row per (attempt, phase it reports): "phases" (tokens, durations) or "retries"
     rows: str = ""  # only the attempts matching this (the quality bins: attempts with a quality)
     each_flag: str | None = None  # the facts rows' flag of a generation's first attempt of each value
 
@@ -153,7 +154,9 @@ DIMENSIONS: dict[str, Dimension] = {
             rows="status IN ('failed', 'timeout') AND has_message",
         ),
         # the pipeline's phases: each attempt unpivoted into one row per phase it reports
-        Dimension("phase", "phase", "phase", "", "phase", None, None, g1=False, unpivot=True),
+        Dimension("phase", "phase", "phase", "", "phase", None, None, g1=False, unpivot="phases"),
+        # the retries the generator made inside each phase (generation_metadata.retry_count)
+        Dimension("retry_phase", "phase", "phase", "", None, None, None, g1=False, unpivot="retries"),
         # the retries report's "attempts": how many attempts a generation took (the retries rollups)
         Dimension("attempts_taken", "attempts", None, "attempts", None, None, None, g1=False),
         # quality histograms: n equal bins over [0, 1], the last one closed (1.0 counts)
@@ -346,6 +349,12 @@ def _att_by_phase() -> str:
     WHERE ph.phase_tokens IS NOT NULL OR ph.phase_duration_ms IS NOT NULL) AS ap"""
 
 
+def _att_by_retry_phase() -> str:
+    """att unpivoted: one row per (attempt, phase it reports retries for) with their count."""
+    return """(SELECT att.*, k.key AS phase, CAST(k.value #>> '{}' AS numeric) AS phase_retry_count
+    FROM att CROSS JOIN LATERAL jsonb_each(COALESCE(att.retry_phases, '{}'::jsonb)) AS k(key, value)) AS ar"""
+
+
 def _rollup_by_phase(rows_sql: str) -> str:
     """Rollup rows unpivoted: one per (row, phase its attempts report) with the phase's sums."""
     rows = ", ".join(f"('{p}', r0.tok_{p}_sum, r0.tok_{p}_n, r0.dur_{p}_sum, r0.dur_{p}_n)" for p in PHASES)
@@ -363,6 +372,8 @@ def _att_agg(p: Primitive) -> str:
         return f"count(*) FILTER (WHERE {p.flag})"
     if isinstance(p, Known):
         return f"count({p.value})" + _filter(_status(p.statuses))
+    if isinstance(p, Positive):
+        return f"count(*) FILTER (WHERE {p.value} > 0)"
     if isinstance(p, Total):
         return f"sum({p.value})" + _filter(_status(p.statuses))
     if isinstance(p, Percentile):
@@ -417,8 +428,12 @@ class Scoped(Source):
 
     def render(self, need: Need, f: Filters, db: Database) -> Rendered:
         kinds = tuple(sorted({p.flag for p in need.prims if isinstance(p, Flagged) and p.flag in ISSUE_KINDS}))
-        by_phase = any(d.unpivot for d in need.by)
-        phase_values = tuple(f"{k}_{p}" for p in PHASES for k in ("tok", "dur")) if by_phase else ()
+        unpivot = next((d.unpivot for d in need.by if d.unpivot), "")
+        by_phase = bool(unpivot)
+        phase_values = {
+            "phases": tuple(f"{k}_{p}" for p in PHASES for k in ("tok", "dur")),
+            "retries": ("retry_phases",),
+        }.get(unpivot, ())
         s = scoped(f, db, extras=kinds + phase_values, facts=self.facts)
         att_prims, gen_prims = need.att_prims, need.gen_prims
         col = {p: _p(i) for i, p in enumerate(att_prims + gen_prims)}
@@ -430,7 +445,8 @@ class Scoped(Source):
             # one pass over the facts rows: each generation counted on its final attempt's row
             b = b_cte(Part("att", (), att_aggs + tuple(_gen_agg(p, "is_final") for p in gen_prims)), None)
         elif by_phase:
-            b = b_cte(Part(_att_by_phase(), tuple(d.att for d in keys), att_aggs), None)
+            src = _att_by_phase() if unpivot == "phases" else _att_by_retry_phase()
+            b = b_cte(Part(src, tuple(d.att for d in keys), att_aggs), None)
         elif each:
             # a generation under each value its attempts have (a story type, an error signature)
             d = keys[0]
@@ -618,7 +634,7 @@ class Rollup(Source):
         keys = need.by
         # the window's rows (rows a delta brought back to zero left out)
         r = f'(SELECT * FROM "{db.schema}".{ROLLUP} WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND attempts <> 0)'
-        r = _rollup_by_phase(r) if any(d.unpivot for d in keys) else f"{r} AS r"
+        r = _rollup_by_phase(r) if any(d.unpivot == "phases" for d in keys) else f"{r} AS r"
         att_aggs = tuple(_rollup_att(p, p in need.null_exact) for p in att_prims)
         gen_aggs = tuple(_rollup_gen(p, g, any(d.each for d in keys)) for p in gen_prims)
         if not att_aggs and not gen_aggs:  # percentiles only: one row per key with attempts
@@ -691,6 +707,34 @@ class QualityRollup(Source):
         r = f'(SELECT * FROM "{db.schema}".{ROLLUP_QUALITY} WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND n <> 0) AS r'
         key = f"CAST(floor(CAST(bin - 1 AS numeric) / {per}) AS integer) + 1"
         return Rendered(f"WITH {b_cte(Part(r, (key,), ('sum(n)',)), None)}", rollup_params(f), {need.prims[0]: "p0"})
+
+
+class PhaseRetriesRollup(Source):
+    """Retries inside each phase per scope day (the phase rollup: attempts reporting, attempts with
+    a retry, retries), without a model key."""
+
+    name = "phase_rollup"
+    family = "rollup"
+    cost = 1
+
+    def applies(self, need: Need) -> bool:
+        return [d.name for d in need.by] == ["retry_phase"]
+
+    def declines(self, need: Need, f: Filters, db: Database) -> str | None:
+        return rollup_declines(f, db, frozenset({ROLLUP_PHASE}))
+
+    def render(self, need: Need, f: Filters, db: Database) -> Rendered:
+        r = f'(SELECT * FROM "{db.schema}".{ROLLUP_PHASE} WHERE {ROLLUP_WINDOW} AND reporting <> 0) AS r'
+        aggs = []
+        for p in need.prims:
+            if isinstance(p, Known):
+                aggs.append("COALESCE(sum(reporting), 0)")
+            elif isinstance(p, Positive):
+                aggs.append("COALESCE(sum(with_retries), 0)")
+            else:  # Total: every row of the window reports (reporting <> 0)
+                aggs.append("sum(retries)")
+        col = {p: _p(i) for i, p in enumerate(need.prims)}
+        return Rendered(f"WITH {b_cte(Part(r, ('phase',), tuple(aggs)), None)}", rollup_params(f), col)
 
 
 def rollup_percentiles(conn, f: Filters, db: Database, pcts: tuple[Percentile, ...], by_model: bool) -> dict:
@@ -778,6 +822,7 @@ SOURCES: tuple[Source, ...] = (
     Rollup(),
     RetriesRollup(),
     QualityRollup(),
+    PhaseRetriesRollup(),
     Scoped("facts", 2, True),
     Scoped("raw", 3, False),
 )

@@ -168,12 +168,9 @@ def phases(f) -> None:
         hide_index=True,
         width="stretch",
         placeholder=fmt.DASH,
-        column_config={
-            "attempts_reporting": columns.number("attempts reporting it"),
-            "attempts_with_retries": columns.number("attempts with a retry"),
-            "retries": columns.number("retries"),
-            "retries_per_attempt": columns.number("retries per attempt", format="%.3f"),
-        },
+        column_config=columns.config(
+            df.columns, phase_retries_per_attempt=columns.column("phase_retries_per_attempt", format="%.3f")
+        ),
     )
     csv_download(df, "phase_retries", f, "dl_phases")
 

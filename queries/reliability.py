@@ -16,11 +16,9 @@ from datetime import timedelta
 import pandas as pd
 
 from data_access.engine import Database, get_database
-from data_access.facts import ROLLUP_PHASE
 from metrics import planner
 from metrics.filters import Filters
 from metrics.scope import scoped
-from metrics.sources import ROLLUP_WINDOW, rollup_params
 from queries.core import fetch
 
 HOURLY_UP_TO = timedelta(days=3)
@@ -37,6 +35,12 @@ RATES = (
 )
 BY_RATES = (*RATES, "avg_attempts_per_generation", "retry_rate", "recovered_by_retry")
 DIMENSIONS = ("model_used", "story_type")
+PHASE_RETRIES = (
+    "attempts_reporting_retries",
+    "attempts_with_phase_retries",
+    "phase_retries",
+    "phase_retries_per_attempt",
+)
 FAILED_COST = (
     "failures",
     "timeouts",
@@ -107,46 +111,11 @@ def phase_retries(f: Filters, db: Database | None = None) -> pd.DataFrame:
     Grain: one row per key of retry_count (a phase, e.g. metadata, sections), most retries first.
     A phase's value counts when it is a non-negative JSON number, or a JSON array (the sum of its
     elements that are non-negative numbers; other elements are ignored); anything else is unknown
-    and left out. Malformed metadata never raises. Columns: phase, attempts_reporting (attempts
-    with a known value), attempts_with_retries (value > 0), retries (sum, count),
-    retries_per_attempt (retries / attempts_reporting).
+    and left out. Malformed metadata never raises. Columns: phase, attempts_reporting_retries
+    (attempts with a known value), attempts_with_phase_retries (value > 0), phase_retries (sum,
+    count), phase_retries_per_attempt (phase_retries / attempts_reporting_retries).
     """
-    if planner.rollup_answers(f, (ROLLUP_PHASE,), db=db):
-        return _phase_retries_rollup(f, db or get_database())
-    s = scoped(f, db, extras=("retry_phases",))
-    sql = (
-        s.text
-        + """
-, ph AS (
-    SELECT k.key AS phase, CAST(k.value #>> '{}' AS numeric) AS retries
-    FROM att CROSS JOIN LATERAL jsonb_each(COALESCE(att.retry_phases, '{}'::jsonb)) AS k(key, value)
-)
-SELECT phase,
-       count(retries) AS attempts_reporting,
-       count(*) FILTER (WHERE retries > 0) AS attempts_with_retries,
-       CAST(COALESCE(sum(retries), 0) AS float8) AS retries,
-       CAST(sum(retries) / NULLIF(count(retries), 0) AS float8) AS retries_per_attempt
-FROM ph
-GROUP BY phase
-HAVING count(retries) > 0
-ORDER BY retries DESC, phase"""
-    )
-    return fetch(sql, s.params, s.expanding, db)
-
-
-def _phase_retries_rollup(f: Filters, db: Database) -> pd.DataFrame:
-    sql = f"""
-SELECT phase,
-       CAST(sum(reporting) AS bigint) AS attempts_reporting,
-       CAST(sum(with_retries) AS bigint) AS attempts_with_retries,
-       CAST(sum(retries) AS float8) AS retries,
-       CAST(sum(retries) / NULLIF(sum(reporting), 0) AS float8) AS retries_per_attempt
-FROM "{db.schema}".{ROLLUP_PHASE}
-WHERE {ROLLUP_WINDOW}
-GROUP BY phase
-HAVING sum(reporting) > 0
-ORDER BY retries DESC, phase"""
-    return fetch(sql, rollup_params(f), db=db)
+    return planner.frame(f, PHASE_RETRIES, by=("retry_phase",), order="phase_retries DESC, phase", db=db)
 
 
 def stale_minutes(db: Database | None = None) -> int:

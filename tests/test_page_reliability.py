@@ -78,7 +78,7 @@ def test_reliability_page_on_demo(demo_db, offered):
     assert set(table_with(at, "story_type", "success_rate")["story_type"]) == {"child", "hero", "combined"}
     assert table_with(at, "attempts", "succeeded", "failed_final")["generations"].sum() == s["generations"]
     assert len(table_with(at, "failed_cost_usd", "timeout_cost_usd")) == len(cost) - 1  # models, total on top
-    assert set(table_with(at, "phase", "retries")["phase"]) == {"metadata", "sections"}
+    assert set(table_with(at, "phase", "phase_retries")["phase"]) == {"metadata", "sections"}
     if stale.empty:  # the demo's one lost attempt is older than this window
         assert any("No attempt of these generations has been pending" in x.value for x in at.success)
     else:
@@ -115,7 +115,7 @@ def test_reliability_page_on_edge_data(edge_db):
     m = metrics(at)
     assert m["Stale pending (> 15 min)"] == "1"
     assert m["Cost of failed attempts"] == fmt.usd(0.5)
-    assert set(table_with(at, "phase", "retries")["phase"]) == {"metadata", "sections", "validation"}
+    assert set(table_with(at, "phase", "phase_retries")["phase"]) == {"metadata", "sections", "validation"}
     assert [str(g) for g in table_with(at, "generation_id", "age_minutes")["generation_id"]] == [
         "00000000-0000-0000-0000-00000000000a"
     ]

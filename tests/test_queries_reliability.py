@@ -263,10 +263,10 @@ def test_phase_retries_match_python_reading_of_metadata(demo_db, admin_engine):
     expected = _python_phase_retries([m for g, n, m in rows if (str(g), int(n)) in wanted])
     assert set(df.index) == set(expected) == {"metadata", "sections"}
     for phase, values in expected.items():
-        assert df.loc[phase, "attempts_reporting"] == len(values)
-        assert df.loc[phase, "attempts_with_retries"] == sum(1 for v in values if v > 0)
-        assert math.isclose(df.loc[phase, "retries"], sum(values))
-        assert math.isclose(df.loc[phase, "retries_per_attempt"], sum(values) / len(values))
+        assert df.loc[phase, "attempts_reporting_retries"] == len(values)
+        assert df.loc[phase, "attempts_with_phase_retries"] == sum(1 for v in values if v > 0)
+        assert math.isclose(df.loc[phase, "phase_retries"], sum(values))
+        assert math.isclose(df.loc[phase, "phase_retries_per_attempt"], sum(values) / len(values))
 
 
 def test_stale_pending_on_demo_is_older_than_threshold(demo_db):
@@ -294,11 +294,15 @@ def test_phase_retries_reads_malformed_retry_count_safely(edge_db):
     df = reliability.phase_retries(edge_db).set_index("phase")
     # "bad" (-4) and "nested" (an object) are never valid: no row for them.
     assert set(df.index) == {"metadata", "sections", "validation"}
-    assert df.loc["metadata", ["attempts_reporting", "attempts_with_retries", "retries"]].tolist() == [1, 1, 2]
+    assert df.loc[
+        "metadata", ["attempts_reporting_retries", "attempts_with_phase_retries", "phase_retries"]
+    ].tolist() == [1, 1, 2]
     # sections: [1, "x", -1, 2, null, {}, true] -> 3; [] -> 0 (known, no retry); "3" -> unknown.
-    assert df.loc["sections", ["attempts_reporting", "attempts_with_retries", "retries"]].tolist() == [2, 1, 3]
-    assert df.loc["validation", "retries"] == 1.5
-    assert df.loc["sections", "retries_per_attempt"] == 1.5
+    assert df.loc[
+        "sections", ["attempts_reporting_retries", "attempts_with_phase_retries", "phase_retries"]
+    ].tolist() == [2, 1, 3]
+    assert df.loc["validation", "phase_retries"] == 1.5
+    assert df.loc["sections", "phase_retries_per_attempt"] == 1.5
 
 
 def test_stale_pending_edges(edge_db):
