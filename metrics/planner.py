@@ -20,7 +20,7 @@ import pandas as pd
 from data_access.engine import Database, get_database, read_only
 from metrics import forcing
 from metrics.filters import Filters
-from metrics.registry import Percentile, metric
+from metrics.registry import Percentile, metric, primitives
 from metrics.sources import (
     DIMENSIONS,
     SOURCES,
@@ -55,6 +55,10 @@ def only(source: str) -> Iterator[None]:
         forcing.force(before)
 
 
+def need_gens(formulas) -> bool:
+    return any(p.grain == "generation" for f in formulas for p in primitives(f))
+
+
 def need_for(metrics: Sequence[str], by: Sequence[str] = ()) -> Need:
     formulas = []
     for name in metrics:
@@ -68,7 +72,7 @@ def need_for(metrics: Sequence[str], by: Sequence[str] = ()) -> Need:
             raise ValueError(f"unknown dimension {d!r}")
         dims.append(DIMENSIONS[d])
     need = Need(tuple(formulas), tuple(dims))
-    if any(d.each for d in dims) and len(dims) > 1:
+    if any(d.each for d in dims) and len(dims) > 1 and need_gens(formulas):
         raise ValueError(f"{dims[0].name if dims[0].each else dims[1].name} is a breakdown of its own")
     special = [d.name for d in dims if d.unpivot]
     for name in metrics:
@@ -144,6 +148,21 @@ def sql_for(rendered: Rendered, need: Need, metrics: Sequence[str], order: str =
     cols = [f"{metric_sql(f, rendered.col)} AS {name}" for f, name in zip(need.formulas, metrics, strict=True)]
     columns = {d.column for d in need.by} | set(metrics)
     return f"{rendered.sql}\nSELECT {', '.join(keys + cols)}\nFROM b{rendered.joins}{_order(order, columns)}"
+
+
+def subquery(
+    f: Filters, metrics: Sequence[str], by: Sequence[str] = (), db: Database | None = None
+) -> tuple[str, dict, tuple[str, ...]]:
+    """(SQL, parameters, expanding names) of a request, to read as a subquery of a bespoke query
+    (the Errors page ranks and fills its daily series around one). Not for percentiles of the
+    rollup, which need a lookup first."""
+    db = db or get_database()
+    need = need_for(metrics, by)
+    source, _plan = choose(need, f, db)
+    rendered = source.render(need, f, db)
+    if rendered.lookups:
+        raise ValueError("percentiles from the rollup cannot be a subquery")
+    return sql_for(rendered, need, metrics), dict(rendered.params), rendered.expanding
 
 
 def result(

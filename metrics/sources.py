@@ -155,6 +155,19 @@ DIMENSIONS: dict[str, Dimension] = {
         ),
         # the pipeline's phases: each attempt unpivoted into one row per phase it reports
         Dimension("phase", "phase", "phase", "", "phase", None, None, g1=False, unpivot="phases"),
+        # each failed or timed-out attempt under its signature, NULL when it has no message (the
+        # Errors page's daily shares)
+        Dimension(
+            "failure_signature",
+            "error_signature",
+            "CASE WHEN has_message THEN {signature} END",
+            "",
+            None,
+            None,
+            None,
+            g1=False,
+            rows="status IN ('failed', 'timeout')",
+        ),
         # the retries the generator made inside each phase (generation_metadata.retry_count)
         Dimension("retry_phase", "phase", "phase", "", None, None, None, g1=False, unpivot="retries"),
         # the retries report's "attempts": how many attempts a generation took (the retries rollups)
@@ -410,6 +423,11 @@ def _gen_agg(p: Primitive, one_pass: str | None) -> str:
     raise TypeError(p)
 
 
+def _key(expr: str, s) -> str:
+    """A dimension's expression over att's rows (or a subquery of them): the signature unqualified."""
+    return expr.replace("{signature}", s.signature.replace("att.", ""))
+
+
 def _picked(att_prims: tuple[Primitive, ...]) -> frozenset[int]:
     """Positions of the primitives that are not numbers (they are picked, not summed)."""
     return frozenset(i for i, p in enumerate(att_prims) if isinstance(p, Extreme | Joined | Newest))
@@ -447,11 +465,14 @@ class Scoped(Source):
         elif by_phase:
             src = _att_by_phase() if unpivot == "phases" else _att_by_retry_phase()
             b = b_cte(Part(src, tuple(d.att for d in keys), att_aggs), None)
+        elif each and not gen_prims:
+            rows = " AND ".join(d.rows for d in keys if d.rows)
+            src = f"(SELECT * FROM att WHERE {rows}) AS af" if rows else "att"
+            b = b_cte(Part(src, tuple(_key(d.att, s) for d in keys), att_aggs), None, _picked(att_prims))
         elif each:
             # a generation under each value its attempts have (a story type, an error signature)
             d = keys[0]
-            # unqualified: the key is read from att's rows, or a subquery of them
-            key = d.att.replace("{signature}", s.signature.replace("att.", ""))
+            key = _key(d.att, s)
             src = f"(SELECT * FROM att WHERE {d.rows}) AS af" if d.rows else "att"
             if all(p == Generations() for p in gen_prims):
                 # generations with no condition: counted among the value's attempts, in one pass
@@ -473,7 +494,7 @@ class Scoped(Source):
         else:
             rows = " AND ".join(d.rows for d in keys if d.rows)
             src = f"(SELECT * FROM att WHERE {rows}) AS af" if rows else "att"
-            att = Part(src, tuple(d.att for d in keys), att_aggs) if att_prims else None
+            att = Part(src, tuple(_key(d.att, s) for d in keys), att_aggs) if att_prims else None
             gen = None
             if gen_prims:
                 first = any(d.g1 for d in keys)  # g1: the generations with their first attempt's values
@@ -737,6 +758,39 @@ class PhaseRetriesRollup(Source):
         return Rendered(f"WITH {b_cte(Part(r, ('phase',), tuple(aggs)), None)}", rollup_params(f), col)
 
 
+class ErrorRollup(Source):
+    """Failed and timed-out attempts with a message per (scope day, attempt day, signature), and
+    the daily rollup's failures without one: failures by signature and day, without a model key."""
+
+    name = "error_rollup"
+    family = "rollup"
+    cost = 1
+    SIGNED = Attempts(("failed", "timeout"), message=True)
+    LOST = Attempts(("failed", "timeout"))
+
+    def applies(self, need: Need) -> bool:
+        names = [d.name for d in need.by]
+        return names[:1] in (["error_signature"], ["failure_signature"]) and names[1:] in ([], ["day"])
+
+    def declines(self, need: Need, f: Filters, db: Database) -> str | None:
+        signed = need.by[0].name == "error_signature"
+        if need.prims != ((self.SIGNED,) if signed else (self.LOST,)):
+            return "it holds failure counts by signature only"
+        return rollup_declines(f, db, frozenset({ROLLUP_ERROR} if signed else {ROLLUP_ERROR, ROLLUP}))
+
+    def render(self, need: Need, f: Filters, db: Database) -> Rendered:
+        day = len(need.by) > 1
+        errors = f"""SELECT error_signature AS sig, attempt_day AS day, n FROM "{db.schema}".{ROLLUP_ERROR}
+        WHERE {ROLLUP_WINDOW} AND n <> 0"""
+        if need.by[0].name == "failure_signature":  # and the failures without a message
+            errors += f"""
+        UNION ALL
+        SELECT NULL, attempt_day, failures_no_message FROM "{db.schema}".{ROLLUP}
+        WHERE {ROLLUP_WINDOW} AND attempts <> 0 AND failures_no_message <> 0"""
+        part = Part(f"(\n        {errors}\n    ) AS r", ("sig", "day") if day else ("sig",), ("COALESCE(sum(n), 0)",))
+        return Rendered(f"WITH {b_cte(part, None)}", rollup_params(f), {need.prims[0]: "p0"})
+
+
 def rollup_percentiles(conn, f: Filters, db: Database, pcts: tuple[Percentile, ...], by_model: bool) -> dict:
     """{model or None: [value per percentile]} of the window's known latencies, exact.
 
@@ -823,6 +877,7 @@ SOURCES: tuple[Source, ...] = (
     RetriesRollup(),
     QualityRollup(),
     PhaseRetriesRollup(),
+    ErrorRollup(),
     Scoped("facts", 2, True),
     Scoped("raw", 3, False),
 )

@@ -11,12 +11,11 @@ from __future__ import annotations
 import pandas as pd
 
 from data_access.engine import Database, get_database
-from data_access.facts import ROLLUP, ROLLUP_ERROR, facts_relation
+from data_access.facts import facts_relation
 from metrics import planner
 from metrics.filters import Filters
 from metrics.scope import IS_TEST, scoped, table, with_signatures
 from metrics.signatures import signature_sql
-from metrics.sources import ROLLUP_WINDOW, rollup_params
 from queries.core import fetch
 
 FAILED = "('failed', 'timeout')"
@@ -56,21 +55,17 @@ def signature_trends(f: Filters, limit: int = TREND_SIGNATURES, db: Database | N
     last day (or to the last retry's day, when a retry ran after `until`), zeros included.
     Columns: error_signature, first_day (date of the list's first element), daily_counts.
     """
-    if planner.rollup_answers(f, (ROLLUP_ERROR,), db=db):
-        return _trends_rollup(f, limit, db or get_database())
-    s = scoped(f, db)
-    sql = (
-        s.text
-        + f"""
-, e AS (
-    SELECT {s.signature} AS error_signature, {DAY} AS day, count(*) AS n FROM att WHERE {SIGNED} GROUP BY 1, 2
+    counts, params, expanding = planner.subquery(f, ("occurrences",), by=("error_signature", "day"), db=db)
+    sql = f"""
+WITH e AS (
+    SELECT error_signature, day, occurrences AS n FROM ({counts}) AS q
 ), top AS (
     SELECT error_signature, sum(n) AS n FROM e GROUP BY 1 ORDER BY n DESC, error_signature LIMIT :limit
 ), c AS (
     SELECT error_signature, day, n FROM e WHERE error_signature IN (SELECT error_signature FROM top)
 ){TRENDS_TAIL}"""
-    )
-    return fetch(sql, with_signatures({**s.params, "limit": int(limit)}), s.expanding, db)
+    params |= {"since": f.since, "until": f.until, "limit": int(limit)}
+    return fetch(sql, params, expanding, db)
 
 
 # signature_trends from e (signature, day, n), top (the signatures listed, n) and c (their daily n),
@@ -126,19 +121,12 @@ def failure_share(f: Filters, top: int = SHARE_SIGNATURES, db: Database | None =
     day_lost_attempts (of all series that day), share (lost_attempts / day_lost_attempts, 0-1;
     the shares of one day add up to 1).
     """
-    if planner.rollup_answers(f, (ROLLUP_ERROR, ROLLUP), db=db):
-        return _share_rollup(f, top, db or get_database())
-    s = scoped(f, db)
-    sql = (
-        s.text
-        + f"""
-, fl AS (
-    SELECT CASE WHEN att.has_message THEN {s.signature} END AS error_signature, {DAY} AS day, count(*) AS n
-    FROM att WHERE att.status IN {FAILED}
-    GROUP BY 1, 2
+    counts, params, expanding = planner.subquery(f, ("lost_attempts",), by=("failure_signature", "day"), db=db)
+    sql = f"""
+WITH fl AS (
+    SELECT error_signature, day, lost_attempts AS n FROM ({counts}) AS q
 ){SHARE_TAIL}"""
-    )
-    return fetch(sql, with_signatures({**s.params, "top": int(top)}), s.expanding, db)
+    return fetch(sql, params | {"top": int(top)}, expanding, db)
 
 
 # failure_share from fl (signature or NULL without a message, day, n), over the attempts or the rollups
@@ -173,38 +161,6 @@ FROM days CROSS JOIN series
 LEFT JOIN counts ON counts.day = days.day AND counts.series_kind = series.series_kind
                 AND counts.rank IS NOT DISTINCT FROM series.rank
 ORDER BY days.day, series_order"""
-
-
-def _signed(db: Database) -> str:
-    """Per (signature, attempt day) of the window: failed and timed-out attempts with a message."""
-    return f"""SELECT error_signature, attempt_day AS day, sum(n) AS n
-    FROM "{db.schema}".{ROLLUP_ERROR} WHERE {ROLLUP_WINDOW}
-    GROUP BY 1, 2 HAVING sum(n) <> 0"""
-
-
-def _trends_rollup(f: Filters, limit: int, db: Database) -> pd.DataFrame:
-    sql = f"""
-WITH e AS (
-    {_signed(db)}
-), top AS (
-    SELECT error_signature, sum(n) AS n FROM e GROUP BY 1 ORDER BY n DESC, error_signature LIMIT :limit
-), c AS (
-    SELECT error_signature, day, n FROM e WHERE error_signature IN (SELECT error_signature FROM top)
-){TRENDS_TAIL}"""
-    return fetch(sql, {**rollup_params(f), "since": f.since, "until": f.until, "limit": int(limit)}, db=db)
-
-
-def _share_rollup(f: Filters, top: int, db: Database) -> pd.DataFrame:
-    """failure_share from the error rollup (failures without a message: the daily one)."""
-    sql = f"""
-WITH fl AS (
-    {_signed(db)}
-    UNION ALL
-    SELECT NULL, attempt_day, sum(failures_no_message) FROM "{db.schema}".{ROLLUP}
-    WHERE {ROLLUP_WINDOW} AND attempts <> 0
-    GROUP BY 2 HAVING sum(failures_no_message) <> 0
-){SHARE_TAIL}"""
-    return fetch(sql, {**rollup_params(f), "top": int(top)}, db=db)
 
 
 def new_signatures(f: Filters, db: Database | None = None) -> pd.DataFrame:
