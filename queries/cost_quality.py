@@ -1,7 +1,8 @@
 """Cost & Quality: what the generations cost, where the tokens and time go, how good the stories are.
 
-Every function is one SQL statement over `metrics.scope.scoped` (attempts of the generations in
-scope, typed values of METRICS.md). Costs are USD, durations ms, quality a score in [0, 1];
+The figures are requests to the metrics planner (registered metrics by model, day, story type,
+phase or quality bin); the outlier lists and counts are SQL over `metrics.scope.scoped` (attempts
+of the generations in scope, typed values of METRICS.md). Costs are USD, durations ms, quality a score in [0, 1];
 unknown values are left out of sums and averages. The outlier lists are the Stage 5 seed's
 "expensive", "slow" and "low-quality" queries over attempts, with adjustable thresholds.
 """

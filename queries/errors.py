@@ -3,7 +3,9 @@
 The signature table itself is `reports.fetch_report("errors", f)`; these functions add what the
 Errors page needs around it: totals, a daily trend per signature, one signature's attempts, each
 signature's share of the day's failures, and the signatures never seen before the window.
-Every function is one SQL statement over `metrics.scope.scoped`; days are UTC days of created_at.
+The totals, trends and shares ask the metrics planner (by error signature and day); one
+signature's attempts and the new signatures are SQL over `metrics.scope.scoped`. Days are UTC
+days of created_at.
 """
 
 from __future__ import annotations

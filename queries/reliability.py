@@ -2,7 +2,8 @@
 what retries recover, what failed attempts cost, retries inside the pipeline's phases, and pending
 attempts that never finished.
 
-Every function is one SQL statement over `metrics.scope.scoped` (METRICS.md scope and values).
+Every figure is a request to the metrics planner (registered metrics by a dimension); stale
+pending is a list over `metrics.scope.scoped` (METRICS.md scope and values).
 Generation-level rates (success_rate, first_attempt_success_rate) group a generation by its first
 attempt: its start time for time buckets, its model and story type for breakdowns. Attempt-level
 figures group each attempt by its own created_at, model and story type. So per-bucket and per-group

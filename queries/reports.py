@@ -1,7 +1,8 @@
 """The reports of METRICS.md: the CLI's CSV, the Reports page and every page download.
 
-Each report is one SQL statement over `metrics.scope.scoped`; its column names and order are the
-contract of METRICS.md. `fetch_report` gives a DataFrame for a page; `stream_report` gives rows for
+Every report but `attempts` is a request to the metrics planner (`PLANNED`: registered metrics by
+dimensions, answered by the cheapest able source); `attempts` is one SQL statement over
+`metrics.scope.scoped`. Column names and order are the contract of METRICS.md (`COLUMNS`). `fetch_report` gives a DataFrame for a page; `stream_report` gives rows for
 a CSV of any size.
 """
 
@@ -21,92 +22,7 @@ from metrics.sources import DIMENSIONS
 from queries import masking
 from queries.core import fetch, streaming
 
-DIMENSION_COLUMNS = {name: d.column for name, d in DIMENSIONS.items()}
-
-# Reports answered by the metrics planner: (metrics in contract order, dimensions, order).
-PLANNED: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
-    "summary": (
-        (
-            "generations",
-            "attempts",
-            "success_rate",
-            "attempt_success_rate",
-            "first_attempt_success_rate",
-            "avg_attempts_per_generation",
-            "retry_rate",
-            "recovered_by_retry",
-            "total_cost_usd",
-            "cost_per_success_usd",
-            "total_tokens",
-            "p50_latency_ms",
-            "p95_latency_ms",
-            "avg_quality",
-            "pending_attempts",
-            "metadata_issues",
-        ),
-        (),
-        "",
-    ),
-    "by_model": (
-        (
-            "attempts",
-            "successes",
-            "failures",
-            "timeouts",
-            "attempt_success_rate",
-            "p50_latency_ms",
-            "p95_latency_ms",
-            "total_cost_usd",
-            "avg_quality",
-        ),
-        ("model_used",),
-        "attempts DESC, model_used",
-    ),
-    "daily": (
-        ("attempts", "successes", "failures", "timeouts", "attempt_success_rate", "total_cost_usd"),
-        ("day",),
-        "day",
-    ),
-    "retries": (("generations", "succeeded", "failed_final"), ("attempts_taken",), "attempts"),
-    "errors": (
-        ("occurrences", "generations", "first_seen", "last_seen", "models", "example_generation_id"),
-        ("error_signature",),
-        "occurrences DESC, error_signature",
-    ),
-    # every metric the registry can compute, one row (a new metric appears here by itself)
-    "metrics": (tuple(computable()), (), ""),
-}
-
-
-def attempts_sql(f: Filters, db: Database | None = None) -> Sql:
-    s = scoped(f, db, extras=("error_message",))
-    sql = (
-        s.text
-        + f"""
-SELECT generation_id, attempt_number, status, model_used, story_type, user_id, created_at,
-       completed_at, latency_ms, CAST(cost_usd AS float8) AS cost_usd, CAST(tokens AS bigint) AS tokens,
-       CAST(quality AS float8) AS quality, error_message,
-       CASE WHEN status IN ('failed', 'timeout') AND has_message THEN {s.signature} END
-           AS error_signature
-FROM att
-ORDER BY created_at DESC, generation_id DESC, attempt_number DESC"""
-    )
-    return Sql(sql, with_signatures(s.params), s.expanding)
-
-
-REPORTS: dict[str, str] = {
-    "summary": "one row of headline metrics",
-    "by_model": "one row per model, most attempts first",
-    "daily": "one row per UTC day of the attempts",
-    "retries": "one row per number of attempts a generation took",
-    "errors": "one row per error signature, most occurrences first",
-    "attempts": "one row per attempt, newest first",
-    "metrics": "one row of every metric GenLens computes (docs/glossary.md)",
-}
-# the reports each run as one SQL statement over the attempts in scope
-_SQL: dict[str, Callable[..., Sql]] = {"attempts": attempts_sql}
-
-# The contract of METRICS.md (the planned reports' metrics are checked against it at import).
+# The contract of METRICS.md: each report's columns, in order.
 COLUMNS = {
     "summary": [
         "generations",
@@ -167,11 +83,53 @@ COLUMNS = {
     ],
 }
 
+# Reports answered by the metrics planner: name -> (dimensions, order). Their metrics are the
+# contract's columns after the dimensions' columns.
+_PLANS: dict[str, tuple[tuple[str, ...], str]] = {
+    "summary": ((), ""),
+    "by_model": (("model_used",), "attempts DESC, model_used"),
+    "daily": (("day",), "day"),
+    "retries": (("attempts_taken",), "attempts"),
+    "errors": (("error_signature",), "occurrences DESC, error_signature"),
+    "metrics": ((), ""),
+}
+# every metric the registry can compute, one row (a new metric appears here by itself)
+COLUMNS["metrics"] = computable()
+PLANNED: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {}
+for _name, (_by, _order) in _PLANS.items():
+    _dims = [DIMENSIONS[d].column for d in _by]
+    if COLUMNS[_name][: len(_dims)] != _dims:
+        raise AssertionError(f"report {_name!r}: its contract does not start with its dimensions")
+    PLANNED[_name] = (tuple(COLUMNS[_name][len(_dims) :]), _by, _order)
 
-COLUMNS["metrics"] = list(PLANNED["metrics"][0])
-for _name, (_names, _by, _) in PLANNED.items():
-    if COLUMNS[_name] != [*(DIMENSION_COLUMNS[d] for d in _by), *_names]:
-        raise AssertionError(f"report {_name!r}: planned columns differ from its contract")
+
+def attempts_sql(f: Filters, db: Database | None = None) -> Sql:
+    s = scoped(f, db, extras=("error_message",))
+    sql = (
+        s.text
+        + f"""
+SELECT generation_id, attempt_number, status, model_used, story_type, user_id, created_at,
+       completed_at, latency_ms, CAST(cost_usd AS float8) AS cost_usd, CAST(tokens AS bigint) AS tokens,
+       CAST(quality AS float8) AS quality, error_message,
+       CASE WHEN status IN ('failed', 'timeout') AND has_message THEN {s.signature} END
+           AS error_signature
+FROM att
+ORDER BY created_at DESC, generation_id DESC, attempt_number DESC"""
+    )
+    return Sql(sql, with_signatures(s.params), s.expanding)
+
+
+REPORTS: dict[str, str] = {
+    "summary": "one row of headline metrics",
+    "by_model": "one row per model, most attempts first",
+    "daily": "one row per UTC day of the attempts",
+    "retries": "one row per number of attempts a generation took",
+    "errors": "one row per error signature, most occurrences first",
+    "attempts": "one row per attempt, newest first",
+    "metrics": "one row of every metric GenLens computes (docs/glossary.md)",
+}
+# the reports each run as one SQL statement over the attempts in scope
+_SQL: dict[str, Callable[..., Sql]] = {"attempts": attempts_sql}
 
 
 class UnknownReport(ValueError):
