@@ -15,6 +15,7 @@ from data_access import facts as facts_mod
 from data_access.migrate import apply_migrations, migration_files, run_script
 from metrics import derived, registry
 from tests.conftest import ROOT
+from tests.rollups import rollup_snapshot
 
 MIGRATIONS = ROOT / "supabase" / "migrations"
 # Applied files never change. To ship the next delta: add the current NEWEST_DELTA here with its
@@ -110,22 +111,6 @@ def _columns(admin_engine, schema: str, table: str) -> dict[str, tuple]:
         return {r[0]: tuple(r[1:]) for r in rows}
 
 
-def _snapshot(admin_engine, schema: str) -> tuple[list, ...]:
-    """Every non-zero row of the rollups, as (column -> value) items in a fixed order."""
-    key = ", ".join(derived.ROLLUP_KEY)
-    queries = [
-        f"SELECT * FROM {schema}.genlens_rollup WHERE attempts <> 0 ORDER BY {key}",
-        f"SELECT * FROM {schema}.genlens_rollup_latency WHERE n <> 0 ORDER BY 1, 2, 3, 4",
-        f"SELECT * FROM {schema}.genlens_rollup_phase WHERE reporting <> 0 OR retries <> 0 ORDER BY 1, 2, 3",
-        f"SELECT * FROM {schema}.genlens_rollup_error WHERE n <> 0 ORDER BY 1, 2, 3, 4",
-        f"SELECT * FROM {schema}.genlens_rollup_retries WHERE gens <> 0 ORDER BY 1, 2, 3, 4",
-        f"SELECT * FROM {schema}.genlens_rollup_quality WHERE n <> 0 ORDER BY 1, 2, 3, 4",
-        f"SELECT * FROM {schema}.genlens_rollup_model_retries WHERE gens <> 0 ORDER BY 1, 2, 3, 4, 5",
-    ]
-    with admin_engine.connect() as conn:
-        return tuple([sorted(dict(r).items()) for r in conn.execute(text(q)).mappings()] for q in queries)
-
-
 def _value_sums(admin_engine, schema: str) -> tuple[list, list]:
     """Per (scope day, model, status): every value's sum and count from the rollup, and straight
     from the facts rows."""
@@ -205,13 +190,13 @@ def test_a_fresh_database_has_the_value_columns_and_keeps_them_on_every_write(ad
         }
         demo_data.load(admin_engine, schema, 300, days=10, seed=5, end=T0)
         _writes(admin_engine, schema)
-        incremental = _snapshot(admin_engine, schema)
+        incremental = rollup_snapshot(admin_engine, schema)
         from_rollup, from_facts = _value_sums(admin_engine, schema)
         assert from_rollup == from_facts and len(from_rollup) > 10
         totals = [sum(r[i] for r in from_rollup) for i in range(3, 3 + 2 * len(registry.VALUES))]
         assert all(totals), "every value known somewhere"
         _rebuild(admin_engine, schema)
-        assert _snapshot(admin_engine, schema) == incremental
+        assert rollup_snapshot(admin_engine, schema) == incremental
 
         # a fresh install with today's full script gives the same tables and functions
         _migrate_until(admin_engine, full, monkeypatch, "20260104")
@@ -271,18 +256,18 @@ def test_a_database_of_the_full_script_with_rows_gets_the_columns_filled(admin_e
                 ).scalar(), c
         from_rollup, from_facts = _value_sums(admin_engine, schema)
         assert from_rollup == from_facts
-        upgraded = _snapshot(admin_engine, schema)
+        upgraded = rollup_snapshot(admin_engine, schema)
         _rebuild(admin_engine, schema)
-        assert _snapshot(admin_engine, schema) == upgraded
+        assert rollup_snapshot(admin_engine, schema) == upgraded
         # the triggers now keep the new columns too
         _writes(admin_engine, schema)
         with admin_engine.begin() as conn:
             conn.execute(text(f"DELETE FROM {schema}.generations WHERE attempt_number = 1 AND status = 'success'"))
-        after = _snapshot(admin_engine, schema)
+        after = rollup_snapshot(admin_engine, schema)
         from_rollup, from_facts = _value_sums(admin_engine, schema)
         assert from_rollup == from_facts
         _rebuild(admin_engine, schema)
-        assert _snapshot(admin_engine, schema) == after
+        assert rollup_snapshot(admin_engine, schema) == after
     finally:
         _drop(admin_engine, schema)
         with admin_engine.begin() as conn:
@@ -301,16 +286,16 @@ def test_the_delta_twice_or_after_older_files_ran_again_is_harmless(admin_engine
         apply_migrations(admin_engine, schema)
         demo_data.load(admin_engine, schema, 200, days=10, seed=9, end=T0)
         _writes(admin_engine, schema)
-        before = _snapshot(admin_engine, schema)
+        before = rollup_snapshot(admin_engine, schema)
         _run(admin_engine, schema, derived.delta_sql())
         _run(admin_engine, schema, (MIGRATIONS / NEWEST_DELTA).read_text())
-        assert _snapshot(admin_engine, schema) == before
+        assert rollup_snapshot(admin_engine, schema) == before
         _run(admin_engine, schema, (MIGRATIONS / "20260106000000_genlens_model_facts.sql").read_text())
         with admin_engine.connect() as conn:
             assert conn.execute(text(f"SELECT sum(tokens_n) FROM {schema}.genlens_rollup")).scalar() == 0
         for p in migration_files():
             _run(admin_engine, schema, p.read_text())
-        assert _snapshot(admin_engine, schema) == before
+        assert rollup_snapshot(admin_engine, schema) == before
         from_rollup, from_facts = _value_sums(admin_engine, schema)
         assert from_rollup == from_facts
     finally:

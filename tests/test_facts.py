@@ -17,6 +17,7 @@ from metrics import derived, planner
 from queries import cost_quality, data_quality, errors, explorer, reliability, reports
 from queries.filters import Filters
 from tests.conftest import DEMO_END, ROOT
+from tests.rollups import rollup_snapshot
 
 # Whole UTC days (the rollups answer it) ...
 DEMO_WINDOW = Filters(
@@ -448,11 +449,11 @@ def test_the_facts_migration_upgrades_a_database_of_an_earlier_one(pg_url, admin
                 assert conn.execute(
                     text("SELECT has_table_privilege('upgrade_reader', :t, 'SELECT')"), {"t": f"{schema}.{table}"}
                 ).scalar(), table
-        upgraded = _rollup_snapshot(admin_engine, schema)
+        upgraded = rollup_snapshot(admin_engine, schema)
         assert all(upgraded), "rows in every rollup"
         with admin_engine.begin() as conn:
             conn.execute(text(f"SELECT {schema}.genlens_facts_rebuild()"))
-        assert _rollup_snapshot(admin_engine, schema) == upgraded
+        assert rollup_snapshot(admin_engine, schema) == upgraded
         with admin_engine.connect() as conn:
             rebuilt = conn.execute(text(f"SELECT * FROM {schema}.{facts_mod.TABLE} ORDER BY 1, 2")).mappings().all()
         assert [dict(r) for r in rebuilt] == [dict(r) for r in facts]
@@ -464,22 +465,6 @@ def test_the_facts_migration_upgrades_a_database_of_an_earlier_one(pg_url, admin
 
 
 # --- rollups: kept by deltas, equal to a rebuild and to the raw figures -------------------------
-
-
-def _rollup_snapshot(admin_engine, schema: str = "facts_scratch") -> tuple[list, ...]:
-    """Every non-zero row of the rollups, as (column -> value) items in a fixed order."""
-    key = ", ".join(derived.ROLLUP_KEY)
-    queries = [
-        f"SELECT * FROM {schema}.genlens_rollup WHERE attempts <> 0 ORDER BY {key}",
-        f"SELECT * FROM {schema}.genlens_rollup_latency WHERE n <> 0 ORDER BY 1, 2, 3, 4",
-        f"SELECT * FROM {schema}.genlens_rollup_phase WHERE reporting <> 0 OR retries <> 0 ORDER BY 1, 2, 3",
-        f"SELECT * FROM {schema}.genlens_rollup_error WHERE n <> 0 ORDER BY 1, 2, 3, 4",
-        f"SELECT * FROM {schema}.genlens_rollup_retries WHERE gens <> 0 ORDER BY 1, 2, 3, 4",
-        f"SELECT * FROM {schema}.genlens_rollup_quality WHERE n <> 0 ORDER BY 1, 2, 3, 4",
-        f"SELECT * FROM {schema}.genlens_rollup_model_retries WHERE gens <> 0 ORDER BY 1, 2, 3, 4, 5",
-    ]
-    with admin_engine.connect() as conn:
-        return tuple([sorted(dict(r).items()) for r in conn.execute(text(q)).mappings()] for q in queries)
 
 
 def test_rollups_follow_every_write_and_equal_a_rebuild(scratch, admin_engine, monkeypatch):
@@ -503,7 +488,7 @@ def test_rollups_follow_every_write_and_equal_a_rebuild(scratch, admin_engine, m
         )
         _insert(conn, GID, 1, "success", T0 - timedelta(days=2))
         _insert(conn, GID, 2, "failed", T0 - timedelta(days=1, hours=23))  # a retry on the next UTC day
-    incremental = _rollup_snapshot(admin_engine)
+    incremental = rollup_snapshot(admin_engine)
     assert incremental[0] and incremental[1]
 
     day0 = T0.replace(hour=0)
@@ -566,7 +551,7 @@ def test_rollups_follow_every_write_and_equal_a_rebuild(scratch, admin_engine, m
         pd.testing.assert_frame_equal(summary_one, reports.fetch_report("summary", one), check_dtype=False, rtol=1e-12)
     with admin_engine.begin() as conn:
         conn.execute(text("SELECT facts_scratch.genlens_facts_rebuild()"))
-    assert _rollup_snapshot(admin_engine) == incremental
+    assert rollup_snapshot(admin_engine) == incremental
 
 
 def test_a_filter_on_one_model_narrows_each_generation_to_that_model(scratch, admin_engine, monkeypatch):
