@@ -10,8 +10,9 @@ so a page can say which source served it and why a faster one did not.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ import pandas as pd
 from data_access.engine import Database, get_database, read_only
 from metrics import forcing
 from metrics.filters import Filters
-from metrics.registry import Percentile, metric, primitives
+from metrics.registry import Beyond, Percentile, metric, primitives
 from metrics.sources import (
     DIMENSIONS,
     SOURCES,
@@ -59,7 +60,25 @@ def need_gens(formulas) -> bool:
     return any(p.grain == "generation" for f in formulas for p in primitives(f))
 
 
-def need_for(metrics: Sequence[str], by: Sequence[str] = ()) -> Need:
+def _bounds(formulas, bounds: Mapping[str, float] | None) -> tuple[tuple[str, float], ...]:
+    """The request's bound of each Beyond primitive, each a finite number."""
+    wanted = sorted({p.param for f in formulas for p in primitives(f) if isinstance(p, Beyond)})
+    bounds = dict(bounds or {})
+    extra = sorted(set(bounds) - set(wanted))
+    if extra:
+        raise ValueError(f"no metric of the request has a bound {extra[0]!r}")
+    out = []
+    for name in wanted:
+        if name not in bounds:
+            raise ValueError(f"the request needs a bound {name!r}")
+        value = float(bounds[name])
+        if not math.isfinite(value):
+            raise ValueError(f"bound {name!r} must be a finite number")
+        out.append((name, value))
+    return tuple(out)
+
+
+def need_for(metrics: Sequence[str], by: Sequence[str] = (), bounds: Mapping[str, float] | None = None) -> Need:
     formulas = []
     for name in metrics:
         m = metric(name)
@@ -71,7 +90,7 @@ def need_for(metrics: Sequence[str], by: Sequence[str] = ()) -> Need:
         if d not in DIMENSIONS:
             raise ValueError(f"unknown dimension {d!r}")
         dims.append(DIMENSIONS[d])
-    need = Need(tuple(formulas), tuple(dims))
+    need = Need(tuple(formulas), tuple(dims), _bounds(formulas, bounds))
     if any(d.each for d in dims) and len(dims) > 1 and need_gens(formulas):
         raise ValueError(f"{dims[0].name if dims[0].each else dims[1].name} is a breakdown of its own")
     special = [d.name for d in dims if d.unpivot]
@@ -104,16 +123,28 @@ def choose(need: Need, f: Filters, db: Database) -> tuple[Source, Plan]:
     raise NotAnswerable("; ".join(f"{name}: {why}" for name, why in declined) or "no source applies")
 
 
-def explain(metrics: Sequence[str], f: Filters, by: Sequence[str] = (), db: Database | None = None) -> Plan:
+def explain(
+    metrics: Sequence[str],
+    f: Filters,
+    by: Sequence[str] = (),
+    db: Database | None = None,
+    bounds: Mapping[str, float] | None = None,
+) -> Plan:
     """Which source would answer, and why each cheaper one would not."""
     db = db or get_database()
-    return choose(need_for(metrics, by), f, db)[1]
+    return choose(need_for(metrics, by, bounds), f, db)[1]
 
 
-def able(metrics: Sequence[str], f: Filters, by: Sequence[str] = (), db: Database | None = None) -> list[str]:
+def able(
+    metrics: Sequence[str],
+    f: Filters,
+    by: Sequence[str] = (),
+    db: Database | None = None,
+    bounds: Mapping[str, float] | None = None,
+) -> list[str]:
     """Every family of sources (rollup, facts, raw) that can answer the request, cheapest first."""
     db = db or get_database()
-    need = need_for(metrics, by)
+    need = need_for(metrics, by, bounds)
     return list(
         dict.fromkeys(
             s.family
@@ -166,11 +197,17 @@ def subquery(
 
 
 def result(
-    f: Filters, metrics: Sequence[str], by: Sequence[str] = (), order: str = "", db: Database | None = None
+    f: Filters,
+    metrics: Sequence[str],
+    by: Sequence[str] = (),
+    order: str = "",
+    db: Database | None = None,
+    bounds: Mapping[str, float] | None = None,
 ) -> tuple[list[str], list[tuple]]:
-    """(columns, rows) of the request as the database returned them (a report's CSV writes these)."""
+    """(columns, rows) of the request as the database returned them (a report's CSV writes these).
+    `bounds`: the value of each bound a Beyond metric compares with (expensive_attempts: cost_gt)."""
     db = db or get_database()
-    need = need_for(metrics, by)
+    need = need_for(metrics, by, bounds)
     source, _plan = choose(need, f, db)
     rendered = source.render(need, f, db)
     sql = sql_for(rendered, need, metrics, order)
@@ -197,16 +234,19 @@ def frame(
     by: Sequence[str] = (),
     order: str = "",
     db: Database | None = None,
+    bounds: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """The metrics for `f`, one row per value of the dimensions `by` (one row without), columns
     the dimensions' then the metrics' names, from the cheapest source that can answer."""
-    columns, rows = result(f, metrics, by, order, db)
+    columns, rows = result(f, metrics, by, order, db, bounds)
     return pd.DataFrame(rows, columns=columns)
 
 
-def row(f: Filters, metrics: Sequence[str], db: Database | None = None) -> dict:
+def row(
+    f: Filters, metrics: Sequence[str], db: Database | None = None, bounds: Mapping[str, float] | None = None
+) -> dict:
     """One row of metrics as a dict (None for an empty rate)."""
-    df = frame(f, metrics, db=db)
+    df = frame(f, metrics, db=db, bounds=bounds)
     return {k: (None if pd.isna(v) else v) for k, v in df.iloc[0].to_dict().items()}
 
 

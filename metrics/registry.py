@@ -103,6 +103,23 @@ class Positive:
 
 
 @dataclass(frozen=True)
+class Beyond:
+    """Attempts whose known `value` is beyond a bound the request supplies as parameter `param`
+    (`op` ">" above it, "<" below it): the outlier lists' counts."""
+
+    value: str
+    op: str
+    param: str
+    grain = "attempt"
+
+    def __post_init__(self) -> None:
+        if self.op not in (">", "<"):
+            raise ValueError(f"unknown comparison {self.op!r}")
+        if self.value not in VALUES:
+            raise ValueError(f"unknown value {self.value!r}")
+
+
+@dataclass(frozen=True)
 class Total:
     """Sum of the known `value`s of attempts with status in `statuses`; NULL when none is known."""
 
@@ -172,6 +189,7 @@ Primitive = (
     | Flagged
     | Known
     | Positive
+    | Beyond
     | Total
     | Percentile
     | Extreme
@@ -276,6 +294,13 @@ class Metric:
             return None
         values = {getattr(p, "value", None) for p in primitives(self.formula)}
         return next((dim for dim, only in DIMENSION_VALUES.items() if values & set(only)), None)
+
+    @property
+    def bounds(self) -> tuple[str, ...]:
+        """The parameters a request must supply for this metric (a Beyond's bound)."""
+        if self.formula is None:
+            return ()
+        return tuple(p.param for p in primitives(self.formula) if isinstance(p, Beyond))
 
     @property
     def header(self) -> str:
@@ -481,6 +506,48 @@ _METRICS: tuple[Metric, ...] = (
         "Attempts whose generation_metadata.cost_usd is a valid number (0 or more).",
         "count",
         formula=Count(Known("cost_usd")),
+        glossary=False,
+    ),
+    Metric(
+        "attempts_with_duration",
+        "Attempts with a generator duration",
+        "count",
+        "Attempts whose generation_metadata.duration_ms.total is a valid number (0 or more).",
+        "count",
+        formula=Count(Known("duration_ms")),
+        glossary=False,
+    ),
+    Metric(
+        "expensive_attempts",
+        "Expensive attempts",
+        "count",
+        "Attempts whose known cost is above the page's cost threshold (USD): the length of the "
+        '"most expensive" list in full.',
+        "count",
+        False,
+        Count(Beyond("cost_usd", ">", "cost_gt")),
+        glossary=False,
+    ),
+    Metric(
+        "slow_attempts",
+        "Slow attempts",
+        "count",
+        "Attempts whose known generator duration (generation_metadata.duration_ms.total) is above the "
+        'page\'s duration threshold (ms): the length of the "slowest" list in full.',
+        "count",
+        False,
+        Count(Beyond("duration_ms", ">", "slow_ms")),
+        glossary=False,
+    ),
+    Metric(
+        "low_quality_attempts",
+        "Low-quality attempts",
+        "count",
+        "Attempts whose known quality score is below the page's quality threshold (0–1): the length "
+        'of the "lowest quality" list in full.',
+        "count",
+        False,
+        Count(Beyond("quality", "<", "quality_lt")),
         glossary=False,
     ),
     Metric(
@@ -985,15 +1052,18 @@ def metric(name: str) -> Metric:
         raise UnknownMetric(f"unknown metric {name!r}") from None
 
 
-def computable(by: tuple[str, ...] = ()) -> list[str]:
+def computable(by: tuple[str, ...] = (), bounded: bool = False) -> list[str]:
     """The metrics with a formula a request by `by` can carry, in registry order (with no
     breakdown: the CLI's `metrics` report). A phase's values exist only by phase, and by phase
-    nothing else does (so with retry phases)."""
+    nothing else does (so with retry phases). `bounded`: with the metrics that compare a value
+    with a bound the request supplies (the outlier counts), left out by default."""
     special = [d for d in by if d in DIMENSION_VALUES]
     return [
         m.name
         for m in METRICS.values()
-        if m.formula is not None and (m.needs in special if special else m.needs is None)
+        if m.formula is not None
+        and (m.needs in special if special else m.needs is None)
+        and (bounded or not m.bounds)
     ]
 
 

@@ -43,6 +43,7 @@ from metrics.derived import ROLLUP_VALUE_COLUMNS
 from metrics.filters import STATUSES, Filters
 from metrics.registry import (
     Attempts,
+    Beyond,
     Count,
     Extreme,
     Flagged,
@@ -197,6 +198,12 @@ class Need:
 
     formulas: tuple[Formula, ...]
     by: tuple[Dimension, ...]
+    bounds: tuple[tuple[str, float], ...] = ()  # (parameter, value) of each Beyond's bound
+
+    @property
+    def bound_params(self) -> dict[str, float]:
+        """The bound parameters of the Beyond primitives (t_<parameter>)."""
+        return {f"t_{name}": value for name, value in self.bounds}
 
     @property
     def prims(self) -> tuple[Primitive, ...]:
@@ -387,6 +394,8 @@ def _att_agg(p: Primitive) -> str:
         return f"count({p.value})" + _filter(_status(p.statuses))
     if isinstance(p, Positive):
         return f"count(*) FILTER (WHERE {p.value} > 0)"
+    if isinstance(p, Beyond):
+        return f"count(*) FILTER (WHERE {_beyond(p)})"
     if isinstance(p, Total):
         return f"sum({p.value})" + _filter(_status(p.statuses))
     if isinstance(p, Percentile):
@@ -398,6 +407,12 @@ def _att_agg(p: Primitive) -> str:
     if isinstance(p, Newest):
         return f"(array_agg({p.value} ORDER BY created_at DESC, attempt_number DESC))[1]"
     raise TypeError(p)
+
+
+def _beyond(p: Beyond) -> str:
+    """An attempt's test of a Beyond primitive, the bound compared as numeric like the value (so
+    an index on the value serves it)."""
+    return f"{p.value} {p.op} CAST(:t_{p.param} AS numeric)"
 
 
 def _gen_conds(p: Generations, final: str, first: str, attempts: str) -> list[str]:
@@ -503,7 +518,7 @@ class Scoped(Source):
                 gen = Part("g1" if first else "gen", tuple(d.gen for d in keys), aggs)
             b = b_cte(att, gen, _picked(att_prims))
         params = {**s.params, **SIGNATURE_PARAMS} if any("{signature}" in d.att for d in keys if d.att) else s.params
-        return Rendered(f"{s.text}{g1}\n, {b}", params, col, s.expanding)
+        return Rendered(f"{s.text}{g1}\n, {b}", {**params, **need.bound_params}, col, s.expanding)
 
 
 # --- rollup: daily sums of the facts rows -----------------------------------------------------------
@@ -791,6 +806,31 @@ class ErrorRollup(Source):
         return Rendered(f"WITH {b_cte(part, None)}", rollup_params(f), {need.prims[0]: "p0"})
 
 
+class ValueIndex(Source):
+    """Attempts beyond a bound, counted from the facts table's value indexes (an index-only range
+    per bound), over whole scope days without a model key: what the rollups cannot hold (they keep
+    sums, not values)."""
+
+    name = "value_index"
+    family = "rollup"
+    cost = 1
+
+    def applies(self, need: Need) -> bool:
+        return not need.by and bool(need.prims) and all(isinstance(p, Beyond) for p in need.prims)
+
+    def declines(self, need: Need, f: Filters, db: Database) -> str | None:
+        if f.models:
+            return "a model filter (the value indexes have no model key)"
+        return rollup_declines(f, db, frozenset({ROLLUP}))
+
+    def render(self, need: Need, f: Filters, db: Database) -> Rendered:
+        scope = "scope_at >= :since AND scope_at < :until AND (:tests OR NOT is_test)"
+        aggs = tuple(f'(SELECT count(*) FROM "{db.schema}".{TABLE} WHERE {_beyond(p)} AND {scope})' for p in need.prims)
+        col = {p: _p(i) for i, p in enumerate(need.prims)}
+        params = {"since": f.since, "until": f.until, "tests": bool(f.include_tests), **need.bound_params}
+        return Rendered(f"WITH {b_cte(Part('(SELECT 1) AS one', (), aggs), None)}", params, col)
+
+
 def rollup_percentiles(conn, f: Filters, db: Database, pcts: tuple[Percentile, ...], by_model: bool) -> dict:
     """{model or None: [value per percentile]} of the window's known latencies, exact.
 
@@ -878,6 +918,7 @@ SOURCES: tuple[Source, ...] = (
     QualityRollup(),
     PhaseRetriesRollup(),
     ErrorRollup(),
+    ValueIndex(),
     Scoped("facts", 2, True),
     Scoped("raw", 3, False),
 )

@@ -17,12 +17,11 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
-from data_access.engine import Database, get_database
-from data_access.facts import ROLLUP, TABLE
+from data_access.engine import Database
 from metrics import planner
 from metrics.filters import Filters
 from metrics.scope import Sql, scoped
-from metrics.sources import QUALITY_BINS, ROLLUP_WINDOW, rollup_params
+from metrics.sources import QUALITY_BINS
 from queries.core import fetch, streaming
 from queries.csv_format import csv_lines
 
@@ -222,54 +221,20 @@ def outlier_counts(f: Filters, t: Thresholds, db: Database | None = None) -> dic
     One row. Filters: all sidebar filters. Keys: expensive, slow, low_quality, with_cost,
     with_duration, with_quality (counts of attempts).
     """
-    limits = {"c_cost": float(t.cost_gt), "c_slow": float(t.slow_ms), "c_quality": float(t.quality_lt)}
-    # the counts past a threshold read the facts table's value indexes, which have no model key
-    if not f.models and planner.rollup_answers(f, (ROLLUP,), db=db):
-        df = _outlier_counts_rollup(f, limits, db or get_database())
-    else:
-        s = scoped(f, db)
-        sql = (
-            s.text
-            + f"""
-SELECT count(*) FILTER (WHERE {OUTLIER_TESTS["expensive"]}) AS expensive,
-       count(*) FILTER (WHERE {OUTLIER_TESTS["slow"]}) AS slow,
-       count(*) FILTER (WHERE {OUTLIER_TESTS["low_quality"]}) AS low_quality,
-       count(cost_usd) AS with_cost,
-       count(duration_ms) AS with_duration,
-       count(quality) AS with_quality
-FROM att"""
-        )
-        df = fetch(sql, {**s.params, **limits}, s.expanding, db)
-    return {k: int(v) for k, v in df.iloc[0].to_dict().items()}
+    bounds = {"cost_gt": t.cost_gt, "slow_ms": t.slow_ms, "quality_lt": t.quality_lt}
+    past = planner.row(f, tuple(OUTLIER_COUNTS.values()), db=db, bounds=bounds)
+    known = planner.row(f, tuple(KNOWN_COUNTS.values()), db=db)
+    got = {**{k: past[m] for k, m in OUTLIER_COUNTS.items()}, **{k: known[m] for k, m in KNOWN_COUNTS.items()}}
+    return {k: int(v) for k, v in got.items()}
 
 
-# outlier_counts' tests of an attempt (columns of att or of the facts table), thresholds compared
-# as numeric like the values (so an index on the value serves them)
-OUTLIER_TESTS = {
-    "expensive": "cost_usd > CAST(:c_cost AS numeric)",
-    "slow": "duration_ms > CAST(:c_slow AS numeric)",
-    "low_quality": "quality < CAST(:c_quality AS numeric)",
+# outlier_counts' keys -> the registry's metrics
+OUTLIER_COUNTS = {"expensive": "expensive_attempts", "slow": "slow_attempts", "low_quality": "low_quality_attempts"}
+KNOWN_COUNTS = {
+    "with_cost": "attempts_with_cost",
+    "with_duration": "attempts_with_duration",
+    "with_quality": "attempts_with_quality",
 }
-
-
-def _outlier_counts_rollup(f: Filters, limits: dict[str, float], db: Database) -> pd.DataFrame:
-    """The attempts past each threshold from the facts table's value indexes (index-only ranges),
-    the attempts with each value known from the rollup."""
-    scope = "scope_at >= :since AND scope_at < :until AND (:tests OR NOT is_test)"
-    past = {
-        kind: f'(SELECT count(*) FROM "{db.schema}".{TABLE} WHERE {test} AND {scope})'
-        for kind, test in OUTLIER_TESTS.items()
-    }
-    sql = f"""
-SELECT {past["expensive"]} AS expensive,
-       {past["slow"]} AS slow,
-       {past["low_quality"]} AS low_quality,
-       CAST(COALESCE(sum(cost_n), 0) AS bigint) AS with_cost,
-       CAST(COALESCE(sum(duration_n), 0) AS bigint) AS with_duration,
-       CAST(COALESCE(sum(quality_n), 0) AS bigint) AS with_quality
-FROM "{db.schema}".{ROLLUP}
-WHERE {ROLLUP_WINDOW}"""
-    return fetch(sql, {**rollup_params(f), "since": f.since, "until": f.until, **limits}, db=db)
 
 
 @contextmanager

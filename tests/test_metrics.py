@@ -51,9 +51,18 @@ def _rolled_up(name: str) -> bool:
     return not any(isinstance(p, NOT_ROLLED_UP) for p in primitives(registry.metric(name).formula))
 
 
+# the bound of each metric that compares a value with one (the outlier counts), near the demo's
+# medians so that both sides of each bound hold attempts
+BOUNDS = {"cost_gt": 0.004, "slow_ms": 20_000.0, "quality_lt": 0.8}
+
+
+def _bounds(names) -> dict[str, float]:
+    return {b: BOUNDS[b] for n in names for b in registry.metric(n).bounds}
+
+
 def _names(by: tuple[str, ...]) -> list[str]:
     """The metrics a breakdown can carry: a generations-only one takes generation counts only."""
-    names = registry.computable(by)
+    names = registry.computable(by, bounded=True)
     if any(DIMENSIONS[d].att is None for d in by):
         names = [n for n in names if all(p.grain == "generation" for p in primitives(registry.metric(n).formula))]
     each_and_more = any(DIMENSIONS[d].each for d in by) and len(by) > 1
@@ -76,7 +85,17 @@ VARIANTS = {
 
 def _frame(source: str, f: Filters, names: list[str], by: tuple[str, ...]) -> pd.DataFrame:
     with planner.only(source):
-        df = planner.frame(f, names, by)
+        # one request per source of the family that answers (a bounded count and a sum are not
+        # answered by the same rollup), side by side
+        parts: dict[str, list[str]] = {}
+        for n in names:
+            parts.setdefault(planner.explain([n], f, by, bounds=_bounds([n])).source, []).append(n)
+        frames = [planner.frame(f, ns, by, bounds=_bounds(ns)) for ns in parts.values()]
+    cols = [DIMENSIONS[d].column for d in by]
+    df = frames[0]
+    for more in frames[1:]:
+        df = df.merge(more, on=cols, how="outer") if cols else pd.concat([df, more], axis=1)
+    df = df[cols + list(names)]
     cols = [DIMENSIONS[d].column for d in by]
     if cols:
         df = df.sort_values(cols, na_position="last", kind="stable").reset_index(drop=True)
@@ -89,7 +108,7 @@ def _compare(f: Filters, by: tuple[str, ...]) -> dict[str, list[str]]:
     raw = _frame("raw", f, names, by)
     answered: dict[str, list[str]] = {}
     for source in ("facts", "rollup"):
-        able = [n for n in names if source in planner.able([n], f, by)]
+        able = [n for n in names if source in planner.able([n], f, by, bounds=_bounds([n]))]
         if not able:
             continue
         got = _frame(source, f, able, by)
@@ -122,11 +141,13 @@ def test_every_metric_by_every_dimension_equals_raw_on_demo_data(demo_db, varian
         for source, names in _compare(f, by).items():
             seen.setdefault(source, set()).update(names)
     # the facts table answers every metric under every filter; the rollup only where it may
-    every = {n for dim in (None, "phase", "retry_phase") for n in registry.computable((dim,) if dim else ())}
+    every = {
+        n for dim in (None, "phase", "retry_phase") for n in registry.computable((dim,) if dim else (), bounded=True)
+    }
     assert seen["facts"] == every
     every = {n for n in every if _rolled_up(n)}
-    if "models" in (spec if isinstance(spec, dict) else {}):  # the phase rollup has no model key
-        every = {n for n in every if registry.metric(n).needs != "retry_phase"}
+    if "models" in (spec if isinstance(spec, dict) else {}):  # the phase rollup, value indexes: no model key
+        every = {n for n in every if registry.metric(n).needs != "retry_phase" and not registry.metric(n).bounds}
     if variant in ("none", "tests", "one-model"):
         assert seen["rollup"] == every
     elif variant == "two-models":  # attempt-level sums only
@@ -212,3 +233,25 @@ def test_a_new_metric_reaches_the_cli_report(demo_db):
     succeeded = reports.fetch_report("retries", DEMO_WINDOW)["succeeded"].sum()
     assert float(values["tokens_per_success"]) == pytest.approx(summary["total_tokens"] / succeeded, rel=1e-12)
     assert float(values["cost_per_success_usd"]) == pytest.approx(summary["cost_per_success_usd"], rel=1e-12)
+
+
+def test_bounded_counts_take_their_bound_from_the_request(demo_db):
+    names = ["expensive_attempts", "slow_attempts", "low_quality_attempts"]
+    plan = planner.explain(names, DEMO_WINDOW, bounds=BOUNDS)
+    assert plan.source == "value_index"
+    plan = planner.explain(names, replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",)), bounds=BOUNDS)
+    assert plan.source == "facts"
+    assert ("value_index", "a model filter (the value indexes have no model key)") in plan.declined
+    got = planner.row(DEMO_WINDOW, [*names, "attempts"], bounds=BOUNDS)
+    # each bound splits the window's attempts (the counts are neither empty nor everything)
+    assert all(0 < got[n] < got["attempts"] for n in names), got
+    looser = planner.row(DEMO_WINDOW, ["expensive_attempts"], bounds={"cost_gt": BOUNDS["cost_gt"] * 2})
+    assert looser["expensive_attempts"] < got["expensive_attempts"]
+    with pytest.raises(ValueError, match="needs a bound 'cost_gt'"):
+        planner.row(DEMO_WINDOW, ["expensive_attempts"])
+    with pytest.raises(ValueError, match="no metric of the request has a bound"):
+        planner.row(DEMO_WINDOW, ["attempts"], bounds={"cost_gt": 1.0})
+    with pytest.raises(ValueError, match="finite"):
+        planner.row(DEMO_WINDOW, ["expensive_attempts"], bounds={"cost_gt": float("nan")})
+    # the metrics report (every metric with no bound to supply) leaves them out
+    assert not set(names) & set(registry.computable())
