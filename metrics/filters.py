@@ -29,12 +29,17 @@ def parse_day(value: str, name: str) -> datetime:
     return dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def parse_user(value: str) -> str:
+def parse_uuid(name: str, value: str) -> str:
+    """A UUID in canonical form; FilterError naming the filter `name` otherwise."""
     try:
         return str(uuid.UUID(value.strip()))
     except (ValueError, AttributeError):
-        shown = value[:40] + ("…" if len(value) > 40 else "")
-        raise FilterError(f"user must be a user id (UUID), got {shown!r}") from None
+        shown = str(value)[:40] + ("…" if len(str(value)) > 40 else "")
+        raise FilterError(f"{name} must be a {name} id (UUID), got {shown!r}") from None
+
+
+def parse_user(value: str) -> str:
+    return parse_uuid("user", value)
 
 
 def default_window(today: date | None = None) -> tuple[datetime, datetime]:
@@ -55,6 +60,8 @@ class Filters:
     user: str | None = None
     statuses: tuple[str, ...] = ()
     include_tests: bool = False
+    # one generation (its id): a scope filter, like the window (the Generation detail page's)
+    generation: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("since", "until"):
@@ -70,6 +77,8 @@ class Filters:
             raise FilterError(f"at most {MAX_VALUES} models or types at once")
         if self.user is not None:
             object.__setattr__(self, "user", parse_user(self.user))
+        if self.generation is not None:
+            object.__setattr__(self, "generation", parse_uuid("generation", self.generation))
 
     @classmethod
     def default(cls, **kw) -> Filters:
@@ -94,5 +103,7 @@ class Filters:
         parts += [f"status-{s}" for s in self.statuses]
         if self.include_tests:
             parts.append("tests")
+        if self.generation:
+            parts.append(f"generation-{self.generation[:8]}")
         slug = "_".join(parts)
         return "".join(c if c.isalnum() or c in "-_." else "-" for c in slug)[:150]

@@ -1061,9 +1061,7 @@ def computable(by: tuple[str, ...] = (), bounded: bool = False) -> list[str]:
     return [
         m.name
         for m in METRICS.values()
-        if m.formula is not None
-        and (m.needs in special if special else m.needs is None)
-        and (bounded or not m.bounds)
+        if m.formula is not None and (m.needs in special if special else m.needs is None) and (bounded or not m.bounds)
     ]
 
 

@@ -193,7 +193,8 @@ def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...])
         )
 
     extra = "".join(f", g.{n}" if n in FACT_EXTRAS else f", {raw_column(n)} AS {n}" for n in extras)
-    in_window = f"g.scope_at >= :since AND g.scope_at < :until {tests}"
+    one = "AND g.generation_id = CAST(:gid AS uuid)" if f.generation else ""
+    in_window = f"g.scope_at >= :since AND g.scope_at < :until {tests} {one}"
     g1 = G1
     one_model = len(f.models) == 1 and not (f.types or f.user or f.statuses)
     if one_model:
@@ -227,7 +228,7 @@ WITH att AS{inline} (
 ), gen AS (
     {gen}
 )"""
-    params.update(since=f.since, until=f.until)
+    params.update(since=f.since, until=f.until, **({"gid": f.generation} if f.generation else {}))
     return Sql(sql, params, expanding, "att.signature_pre", g1, where == "TRUE" or one_model)
 
 
@@ -260,9 +261,10 @@ def scoped(f: Filters, db: Database | None = None, *, extras: tuple[str, ...] = 
         else f"AND NOT EXISTS (SELECT 1 FROM {t} g WHERE g.generation_id = c.generation_id AND {IS_TEST})"
     )
     extra = "".join(f", {EXTRAS[n]} AS {n}" for n in extras if n != "error_message")
+    one = " AND generation_id = CAST(:gid AS uuid)" if f.generation else ""
     sql = f"""
 WITH cand AS (
-    SELECT DISTINCT generation_id FROM {t} WHERE created_at >= :since AND created_at < :until
+    SELECT DISTINCT generation_id FROM {t} WHERE created_at >= :since AND created_at < :until{one}
 ), scope AS (
     SELECT c.generation_id FROM cand c
     WHERE NOT EXISTS (SELECT 1 FROM {t} p WHERE p.generation_id = c.generation_id AND p.created_at < :since)
@@ -277,7 +279,7 @@ WITH cand AS (
            (array_agg(status ORDER BY attempt_number, created_at))[1] AS first_status
     FROM att GROUP BY generation_id
 )"""
-    params.update(since=f.since, until=f.until)
+    params.update(since=f.since, until=f.until, **({"gid": f.generation} if f.generation else {}))
     return Sql(sql, params, expanding, SIGNATURE, G1)
 
 

@@ -616,7 +616,11 @@ def rollup_declines(f: Filters, db: Database, tables: frozenset[str], generation
         return "the facts table is not in use"
     if not (_midnight(f.since) and _midnight(f.until)):
         return "the window is not whole UTC days"
-    narrowed = [n for n, v in (("story type", f.types), ("user", f.user), ("status", f.statuses)) if v]
+    narrowed = [
+        n
+        for n, v in (("story type", f.types), ("user", f.user), ("status", f.statuses), ("generation", f.generation))
+        if v
+    ]
     if narrowed:
         return f"a filter on {narrowed[0]}"
     if f.models:

@@ -8,10 +8,13 @@ METRICS.md through the same expressions as every other query (`metrics.scope.ATT
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pandas as pd
 
 from data_access.engine import Database, get_database
+from metrics import planner
+from metrics.filters import Filters
 from metrics.scope import ATTEMPT_COLUMNS, IS_TEST, table, with_signatures
 from queries.core import fetch
 from queries.filters import FilterError
@@ -65,6 +68,12 @@ ORDER BY a.attempt_number, a.created_at"""
     return fetch(sql, with_signatures({"gid": gid}), db=db)
 
 
+# the figures of the chain the planner answers (the same metrics as every page's)
+CHAIN_METRICS = ("attempts", "total_cost_usd", "attempts_with_cost", "pending_attempts")
+# any generation, whenever it started
+EVER = (datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC))
+
+
 def retry_chain(generation_id: str, db: Database | None = None) -> dict | None:
     """The generation in one line: attempts, final status, cost, time; None when the id is unknown.
 
@@ -75,25 +84,37 @@ def retry_chain(generation_id: str, db: Database | None = None) -> dict | None:
     """
     gid = parse_generation_id(generation_id)
     db = db or get_database()
+    one = Filters(since=EVER[0], until=EVER[1], include_tests=True, generation=gid)
+    figures = planner.row(one, CHAIN_METRICS, db=db)
+    if not figures["attempts"]:
+        return None
     sql = f"""
 WITH a AS (
-    SELECT {ATTEMPT_COLUMNS}, {IS_TEST} AS is_test
+    SELECT g.attempt_number, g.status, g.created_at, g.completed_at, {IS_TEST} AS is_test
     FROM {table(db)} g
     WHERE g.generation_id = CAST(:gid AS uuid)
 )
-SELECT count(*) AS attempts,
-       (array_agg(status ORDER BY attempt_number DESC, created_at DESC))[1] AS final_status,
-       CAST(COALESCE(sum(cost_usd), 0) AS float8) AS total_cost_usd,
-       count(cost_usd) AS attempts_with_cost,
+SELECT (array_agg(status ORDER BY attempt_number DESC, created_at DESC))[1] AS final_status,
        min(created_at) AS first_started_at,
        CASE WHEN bool_and(completed_at IS NOT NULL) THEN max(completed_at) END AS last_completed_at,
        CASE WHEN bool_and(completed_at IS NOT NULL)
             THEN (extract(epoch FROM max(completed_at) - min(created_at)) * 1000)::float8 END AS total_ms,
-       count(*) FILTER (WHERE status = 'pending') AS pending_attempts,
        bool_or(is_test) AS is_test
 FROM a"""
-    df = fetch(sql, {"gid": gid}, db=db)
-    row = df.iloc[0].to_dict()
-    if not row["attempts"]:
-        return None
+    chain = fetch(sql, {"gid": gid}, db=db).iloc[0].to_dict()
+    row = {**figures, **chain}
+    row = {
+        k: row[k]
+        for k in (
+            "attempts",
+            "final_status",
+            "total_cost_usd",
+            "attempts_with_cost",
+            "first_started_at",
+            "last_completed_at",
+            "total_ms",
+            "pending_attempts",
+            "is_test",
+        )
+    }
     return {k: (None if not isinstance(v, (list, dict)) and pd.isna(v) else v) for k, v in row.items()}

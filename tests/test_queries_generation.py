@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
+from metrics import planner
 from metrics.scope import table
 from queries import generation, reports
 from queries.filters import FilterError, Filters
@@ -104,3 +105,22 @@ def test_pending_generation_has_no_total_time(demo_db):
 def test_empty_database(empty_db):
     assert generation.attempts(UNKNOWN).empty
     assert generation.retry_chain(UNKNOWN) is None
+
+
+def test_retry_chain_is_the_same_from_the_facts_and_the_raw_attempts(demo_db, report):
+    sizes = report.groupby("generation_id").size()
+    for gid in list(sizes[sizes >= 2].index[:5]) + [one_id(demo_db, "g.status = 'pending'")]:
+        with planner.only("raw"):
+            raw = generation.retry_chain(gid)
+        with planner.only("facts"):
+            facts = generation.retry_chain(gid)
+        assert raw == facts and raw["attempts"] >= 1, gid
+    # the rollups do not answer one generation
+    one = Filters(since=W.since, until=W.until, include_tests=True, generation=gid)
+    plan = planner.explain(list(generation.CHAIN_METRICS), one)
+    assert plan.source == "facts" and ("rollup", "a filter on generation") in plan.declined
+
+
+def test_a_generation_filter_takes_a_uuid_only():
+    with pytest.raises(FilterError, match="generation must be a generation id"):
+        Filters(since=W.since, until=W.until, generation="'; DROP TABLE generations; --")
