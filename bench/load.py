@@ -57,10 +57,10 @@ def timed_load(
     fresh_schema(db, schema)
     c0, s0, t0 = _client_cpu(), db.server_cpu(), time.perf_counter()
     if levers:
-        st = demo._load(db.engine, schema, generations, days, seed, end, **levers)
+        st = demo.load_with_stats(db.engine, schema, generations, days, seed, end, **levers)
         stats = (st.attempts, st.copy_s, st.generate_s, st.index_s, st.bulk)
     else:
-        st = demo._load(db.engine, schema, generations, days, seed, end)
+        st = demo.load_with_stats(db.engine, schema, generations, days, seed, end)
         stats = (st.attempts, st.copy_s, st.generate_s, st.index_s, st.bulk)
     wall = time.perf_counter() - t0
     s1 = db.server_cpu()

@@ -593,7 +593,7 @@ def load(
     first and rebuilt, with the same definitions, after the rows are in, which is several times
     faster than maintaining them row by row; a table that already has rows keeps its indexes.
     """
-    return _load(engine, schema, generations, days, seed, end, progress).attempts
+    return load_with_stats(engine, schema, generations, days, seed, end, progress).attempts
 
 
 @dataclass
@@ -610,7 +610,7 @@ class LoadStats:
     total_s: float = 0.0
 
 
-def _load(
+def load_with_stats(
     engine: Engine,
     schema: str,
     generations: int,
@@ -625,6 +625,8 @@ def _load(
     maintenance_work_mem: str = "512MB",
     parallel_workers: int = 2,
 ) -> LoadStats:
+    """load(), with where its time went; the levers (bulk index rebuild, a thread streaming the
+    COPY, COPY FREEZE, index build memory and workers) are for the load benchmark (bench/load.py)."""
     from psycopg.copy import QueuedLibpqWriter
 
     schema = validate_schema(schema)
