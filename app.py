@@ -78,9 +78,16 @@ def database_line() -> None:
     cache = f", each result kept up to {ttl} s (Refresh data to requery)" if ttl else ""
     live, why = fast_path(db)
     if live:
+        from queries.catalog import freshness
+
+        fresh = freshness(db)
+        behind = (
+            f" ({fresh.behind:,} writes from the last few seconds are still being folded in)" if fresh.behind else ""
+        )
         st.sidebar.caption(
-            f":material/bolt: Figures are live: read from GenLens' facts table, which triggers keep current on "
-            f"every write{cache}."
+            f":material/bolt: Figures are live: every write committed before "
+            f"{fresh.as_of:%H:%M:%S} UTC is in{behind}. New writes reach GenLens' facts table within "
+            "seconds, and pages query again when one has."
         )
     else:
         st.sidebar.caption(

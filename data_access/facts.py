@@ -14,6 +14,8 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import text
 
@@ -21,10 +23,18 @@ from data_access.connection import Database
 
 TABLE = "genlens_facts"
 TRIGGERS = ("genlens_facts_insert", "genlens_facts_update", "genlens_facts_delete", "genlens_facts_truncate")
-# Advisory-lock buckets: concurrent writers of one generation serialise; a statement takes at most
-# this many locks, whatever its size (max_locks_per_transaction is 64 by default).
-LOCK_BUCKETS = 64
 LOCK_SPACE = 461_2026  # first key of pg_advisory_xact_lock(int, int): GenLens facts
+# The change log: the row-change triggers append the generations a statement touched, and
+# genlens_fold (the dashboard, `python -m data_access.refresh --follow`, or pg_cron) folds them into
+# the facts and rollups; a write never waits for GenLens and never takes a lock another one holds.
+CHANGES = "genlens_changes"
+FOLDS = "genlens_folds"  # a sequence: bumped by every fold that moved the facts (a cache key)
+FOLD_LOCK = 1_000_000  # second key of the fold's advisory lock (one fold at a time)
+FOLD_BATCH = 20_000  # change-log entries one genlens_fold call takes
+# the functions an API role (Supabase's anon, authenticated) must not call; the dashboard's reader
+# gets EXECUTE on the first two
+FOLD_FUNCTIONS = ("genlens_fold(integer)", "genlens_pending(integer)")
+OWNER_FUNCTIONS = ("genlens_facts_sync(uuid[])", "genlens_facts_rebuild()", "genlens_rollup_rebuild()")
 # The newest facts column: NULL or missing means rows an earlier version wrote (rebuilt on migrate).
 LATEST_MARK = "m_gen_attempts"
 
@@ -59,6 +69,100 @@ SELECT CASE WHEN to_regclass(:facts) IS NULL OR to_regclass(:broken) IS NULL THE
        END"""
 
 
+# --- Freshness: the change log folded on read --------------------------------------------------
+FRESH_TTL_S = 2.0  # how long a freshness check is trusted (a page's queries share one)
+FOLD_BUDGET_S = 1.5  # how long one check may spend folding before pages read generations instead
+MAX_LAG_S = 5.0  # unfolded writes younger than this leave the facts "live" (a page says how fresh)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How current the facts are, as one check found them."""
+
+    live: bool  # pages may read the facts: every write older than MAX_LAG_S is folded in
+    as_of: datetime | None = None  # database time of the check: writes committed before it are in
+    behind: int = 0  # change-log entries not yet folded (writes of the last seconds)
+    oldest: datetime | None = None  # when the oldest of them was written
+    version: int | None = None  # bumped by every fold that moved the facts (caches key by it)
+    folded: int = 0  # entries this check folded
+    cause: str = ""  # not live: why, in one sentence
+
+
+_fresh_seen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0][:300]
+
+
+def catch_up(db: Database, budget_s: float = FOLD_BUDGET_S) -> Freshness:
+    """Fold the change log into the facts for up to `budget_s` seconds, then say how fresh they are.
+
+    Safe from any number of threads and processes: one fold runs at a time (an advisory lock); a
+    caller that finds another folding waits for it within its budget. A failed fold leaves the log
+    as it was (its transaction is rolled back) and is tried again by the next check.
+    """
+    fold = f'SELECT "{db.schema}".genlens_fold(:batch)'
+    pending = f'SELECT p.entries, p.oldest, p.folds, now() FROM "{db.schema}".genlens_pending() AS p'
+    deadline = time.monotonic() + budget_s
+    folded = 0
+    try:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            # one batch may outlast the budget (it then stops), never the pool's other users
+            conn.execute(text(f"SET statement_timeout = {int(max(budget_s, 1.0) * 1000) * 4}"))
+            try:
+                while True:
+                    n = int(conn.execute(text(fold), {"batch": FOLD_BATCH}).scalar() or 0)
+                    if n < 0:  # another fold is running: it takes the entries
+                        if time.monotonic() > deadline:
+                            break
+                        time.sleep(0.05)
+                        continue
+                    folded += n
+                    if n < FOLD_BATCH or time.monotonic() > deadline:
+                        break
+                fold_error = ""
+            except Exception as exc:  # noqa: BLE001 - said on the page, tried again next check
+                fold_error = _first_line(exc)
+            try:
+                entries, oldest, version, now = conn.execute(text(pending)).one()
+            finally:
+                conn.execute(text("RESET statement_timeout"))
+    except Exception as exc:  # noqa: BLE001 - the page reads generations and says why
+        return Freshness(False, cause=f"GenLens cannot tell how current its facts are ({_first_line(exc)})")
+    entries = int(entries or 0)
+    lag = (now - oldest).total_seconds() if oldest is not None else 0.0
+    fresh = Freshness(True, now, entries, oldest, int(version or 0), folded)
+    if fold_error and "permission denied" in fold_error:
+        cause = (
+            "this database user may not fold GenLens' change log (EXECUTE on genlens_fold): run "
+            "`python -m data_access.migrate` as the table owner, or fold with `python -m data_access.refresh --follow`"
+        )
+    elif fold_error:
+        cause = f"folding the change log failed ({fold_error}); GenLens tries again on the next query"
+    elif lag > MAX_LAG_S:
+        cause = (
+            f"GenLens is folding {entries:,}{'+' if entries >= 1_000_000 else ''} recent writes into its facts table"
+        )
+    else:
+        return fresh
+    return Freshness(False, now, entries, oldest, int(version or 0), folded, cause)
+
+
+def freshness(db: Database) -> Freshness:
+    """The latest check (at most FRESH_TTL_S old), folding what the log holds first."""
+    now = time.monotonic()
+    with _facts_lock:
+        seen = _fresh_seen.get(db.engine)
+    if seen is not None and seen[0] > now:
+        return seen[1]
+    got = catch_up(db)
+    with _facts_lock:
+        _fresh_seen[db.engine] = (time.monotonic() + FRESH_TTL_S, got)
+    return got
+
+
 def facts_relation(db: Database) -> str:
     """The facts table's name when queries may read it, else "" (read `generations` directly).
 
@@ -72,7 +176,7 @@ def facts_relation(db: Database) -> str:
     with _facts_lock:
         seen = _facts_seen.get(db.engine)
     if seen is not None and seen[0] > now:
-        return seen[1]
+        return seen[1] if seen[1] and freshness(db).live else ""
     rel, broken = f'"{db.schema}".{TABLE}', f'"{db.schema}".{TABLE}_broken'
     try:
         with db.engine.connect() as conn:
@@ -96,7 +200,8 @@ def facts_relation(db: Database) -> str:
     value = rel if ok else ""
     with _facts_lock:
         _facts_seen[db.engine] = (now + FACTS_TTL_S, value)
-    return value
+    # current: every write but the last seconds' folded in (else generations answers, exactly)
+    return value if value and freshness(db).live else ""
 
 
 def forget_facts(db: Database) -> None:
@@ -104,6 +209,7 @@ def forget_facts(db: Database) -> None:
     with _facts_lock:
         _facts_seen.pop(db.engine, None)
         _rollups_seen.pop(db.engine, None)
+        _fresh_seen.pop(db.engine, None)
 
 
 _rollups_seen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -141,7 +247,9 @@ def status(db: Database) -> str:
     """One line: whether queries read the facts table, and if not, why."""
     forget_facts(db)
     if facts_relation(db):
-        return f"pages read {TABLE} (kept current by triggers on generations)"
+        f = freshness(db)
+        behind = f" ({f.behind:,} writes of the last seconds still to fold)" if f.behind else ""
+        return f"pages read {TABLE}, current to {f.as_of:%H:%M:%S} UTC{behind} (folded from the change log)"
     if not db.settings.use_facts:
         return "GENLENS_FACTS=0: pages read generations directly"
     if db.relation != f'"{db.schema}".generations':
@@ -168,10 +276,20 @@ def status(db: Database) -> str:
             f"{TABLE} is from an earlier GenLens: run `python -m data_access.migrate` as the table owner; "
             "pages read generations directly"
         )
+    fresh = freshness(db)
+    if not fresh.live and _usable_now(db):
+        return f"{fresh.cause}; until then pages read generations directly (same numbers, slower)"
     return (
         f"{TABLE} is not usable (its triggers are off or this user may not read it): "
         "run `python -m data_access.refresh` as the table owner; pages read generations directly"
     )
+
+
+def _usable_now(db: Database) -> bool:
+    """The facts table passes every check but freshness (what facts_relation caches)."""
+    with _facts_lock:
+        seen = _facts_seen.get(db.engine)
+    return bool(seen and seen[1])
 
 
 def vacuum_facts(engine, schema: str) -> None:

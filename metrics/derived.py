@@ -52,10 +52,15 @@ from dataclasses import dataclass
 
 from data_access.facts import (
     BUCKET_FN,
+    CHANGES,
+    FOLD_BATCH,
+    FOLD_FUNCTIONS,
+    FOLD_LOCK,
+    FOLDS,
     LATEST_MARK,
-    LOCK_BUCKETS,
     LOCK_SPACE,
     NEWER_ROLLUPS,
+    OWNER_FUNCTIONS,
     ROLLUP,
     ROLLUP_ERROR,
     ROLLUP_LATENCY,
@@ -442,10 +447,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
     SELECT CASE WHEN ms < 1 THEN 0 WHEN ms > 1e300 OR ms = 'NaN' THEN 100000
                 ELSE 1 + CAST(floor(ln(ms) * 100) AS integer) END
 $fn$""",
-        # Derive again the facts of the given generations from what `generations` holds now.
-        # Concurrent writers of one generation wait for each other (advisory locks by bucket,
-        # taken in order) and each statement below sees what they committed. Never fails the write:
-        # an error marks the table broken instead.
+        # Derive again the facts of the given generations from what `generations` holds now, and
+        # move the rollups by the difference. Called by genlens_fold, which holds the fold lock (one
+        # caller at a time, so no two of them wait for each other's rollup rows). An error fails the
+        # fold's transaction, which leaves the change log as it was.
         "genlens_facts_sync": f"""
 CREATE OR REPLACE FUNCTION genlens_facts_sync(ids uuid[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
@@ -453,24 +458,54 @@ BEGIN
     IF ids IS NULL OR cardinality(ids) = 0 THEN
         RETURN;
     END IF;
-    PERFORM pg_advisory_xact_lock({LOCK_SPACE}, b)
-    FROM (SELECT DISTINCT abs(hashtext(CAST(i AS text))) % {LOCK_BUCKETS} AS b FROM unnest(ids) AS i) AS buckets
-    ORDER BY b;
-    BEGIN
-        WITH old AS (DELETE FROM {TABLE} WHERE generation_id = ANY (ids) RETURNING *),
-        r AS ({_rollup_insert("old", "-", True)}),
-        {_small_deltas("old", "-")};
-        WITH new AS (
-            INSERT INTO {TABLE} ({names})
+    WITH old AS (DELETE FROM {TABLE} WHERE generation_id = ANY (ids) RETURNING *),
+    r AS ({_rollup_insert("old", "-", True)}),
+    {_small_deltas("old", "-")};
+    WITH new AS (
+        INSERT INTO {TABLE} ({names})
 {derive_sql("g.generation_id = ANY (ids)")}
-            RETURNING *
-        ),
-        r AS ({_rollup_insert("new", "", True)}),
-        {_small_deltas("new", "")};
-    EXCEPTION WHEN OTHERS THEN
-        INSERT INTO {TABLE}_broken (reason) VALUES (left(SQLERRM, 500));
-    END;
+        RETURNING *
+    ),
+    r AS ({_rollup_insert("new", "", True)}),
+    {_small_deltas("new", "")};
 END
+$fn$""",
+        # Fold the change log into the facts and rollups: take up to `batch` entries (the oldest
+        # first is not promised; all are taken eventually), derive their generations again, and
+        # return how many entries were taken; -1 when another fold is running (it takes them).
+        # Each statement reads what was committed when it started, so an entry taken here has its
+        # write visible to the derivation after it; a write committed later logs a new entry.
+        "genlens_fold": f"""
+CREATE OR REPLACE FUNCTION genlens_fold(batch integer DEFAULT {FOLD_BATCH}) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+DECLARE
+    ids uuid[];
+    n integer;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock({LOCK_SPACE}, {FOLD_LOCK}) THEN
+        RETURN -1;
+    END IF;
+    WITH taken AS (
+        DELETE FROM {CHANGES}
+        WHERE ctid = ANY (ARRAY(SELECT ctid FROM {CHANGES} LIMIT greatest(batch, 1)))
+        RETURNING generation_id
+    )
+    SELECT array_agg(DISTINCT generation_id), count(*) INTO ids, n FROM taken;
+    PERFORM genlens_facts_sync(ids);
+    IF n > 0 THEN
+        PERFORM nextval('{FOLDS}');
+    END IF;
+    RETURN n;
+END
+$fn$""",
+        # How far behind the facts are: the change log's entries (counted up to `cap`) and when
+        # the oldest was written, for a reader that may not read the log itself.
+        "genlens_pending": f"""
+CREATE OR REPLACE FUNCTION genlens_pending(cap integer DEFAULT 1000000)
+RETURNS TABLE (entries bigint, oldest timestamptz, folds bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+    SELECT count(*), min(at), (SELECT last_value FROM {FOLDS})
+    FROM (SELECT at FROM {CHANGES} LIMIT greatest(cap, 1)) AS c
 $fn$""",
         # The rollups again from the facts rows as they are (the full rebuild ends with this).
         "genlens_rollup_rebuild": f"""
@@ -492,8 +527,14 @@ DECLARE
     ix record;
     def text;
 BEGIN
+    PERFORM pg_advisory_xact_lock({LOCK_SPACE}, {FOLD_LOCK});
     LOCK TABLE generations IN SHARE MODE;
     TRUNCATE {TABLE}, {ROLLUP_LIST};
+    -- every write committed so far is in what is derived below (writers wait for the lock)
+    IF to_regclass('{CHANGES}') IS NOT NULL THEN
+        DELETE FROM {CHANGES};
+        PERFORM nextval('{FOLDS}');
+    END IF;
     -- Building the secondary indexes after the rows are in is several times faster than keeping
     -- them up to date row by row: drop them, insert, create them again with the same definitions.
     FOR ix IN SELECT c.relname, pg_get_indexdef(i.indexrelid) AS def
@@ -520,6 +561,9 @@ CREATE OR REPLACE FUNCTION genlens_facts_on_truncate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
 BEGIN
     TRUNCATE {TABLE}, {ROLLUP_LIST};
+    IF to_regclass('{CHANGES}') IS NOT NULL THEN
+        DELETE FROM {CHANGES};
+    END IF;
     RETURN NULL;
 END
 $fn$""",
@@ -529,11 +573,55 @@ $fn$""",
 CREATE OR REPLACE FUNCTION genlens_facts_on_{event}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
 BEGIN
-    PERFORM genlens_facts_sync(ARRAY(SELECT DISTINCT generation_id FROM ({ids}) AS t));
+    INSERT INTO {CHANGES} (generation_id) SELECT DISTINCT generation_id FROM ({ids}) AS t;
     RETURN NULL;
 END
 $fn$"""
     return fns
+
+
+def change_log_tables() -> list[str]:
+    """The change log and the fold count (before the functions that read them)."""
+    return [
+        _ddl(
+            f"CREATE TABLE IF NOT EXISTS {CHANGES} (generation_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT now())"
+        ),
+        # bumped by every fold that moved the facts: readers key their caches by it
+        _ddl(f"CREATE SEQUENCE IF NOT EXISTS {FOLDS}"),
+        _ddl(f"REVOKE ALL ON SEQUENCE {FOLDS} FROM PUBLIC"),
+        _ddl(
+            f"COMMENT ON TABLE {CHANGES} IS 'GenLens: generations written since the facts were last folded "
+            "(appended by triggers on generations, emptied by genlens_fold).'"
+        ),
+        _ddl(f"REVOKE ALL ON {CHANGES} FROM PUBLIC"),
+    ]
+
+
+def change_log_grants() -> list[str]:
+    """Who may touch the change log and GenLens' functions, after they exist (inside the
+    migration's DO block, where `c` is a record variable): API roles call none, the rollup's reader
+    may fold and ask how far behind the facts are. Idempotent."""
+    functions = ", ".join(OWNER_FUNCTIONS + FOLD_FUNCTIONS)
+    fold = ", ".join(FOLD_FUNCTIONS)
+    return [
+        _ddl(f"REVOKE ALL ON FUNCTION {functions} FROM PUBLIC"),
+        f"""    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
+    {_ddl(f"REVOKE ALL ON {CHANGES} FROM anon").rstrip()}
+    {_ddl(f"REVOKE ALL ON FUNCTION {functions} FROM anon").rstrip()}
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
+    {_ddl(f"REVOKE ALL ON {CHANGES} FROM authenticated").rstrip()}
+    {_ddl(f"REVOKE ALL ON FUNCTION {functions} FROM authenticated").rstrip()}
+    END IF;
+""",
+        f"""    FOR c IN SELECT DISTINCT CAST(CAST(a.grantee AS regrole) AS text) AS role
+             FROM pg_class r CROSS JOIN LATERAL aclexplode(r.relacl) AS a
+             WHERE r.oid = '{ROLLUP}'::regclass AND a.privilege_type = 'SELECT'
+               AND a.grantee <> 0 AND a.grantee <> r.relowner LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION {fold} TO %s', c.role);
+    END LOOP;
+""",
+    ]
 
 
 def migration_sql() -> str:
@@ -638,6 +726,7 @@ CREATE TABLE IF NOT EXISTS {ROLLUP} (
                 f" {refs} FOR EACH STATEMENT EXECUTE FUNCTION genlens_facts_on_{event}()"
             )
         )
+    body += [*change_log_tables(), _ddl(fns["genlens_fold"]), _ddl(fns["genlens_pending"]), *change_log_grants()]
     # Whoever was granted SELECT on the daily rollup (docs/security.sql's reader) may read the
     # rollup tables added since.
     body.append(f"""    FOR c IN SELECT DISTINCT CAST(CAST(a.grantee AS regrole) AS text) AS role
@@ -814,7 +903,9 @@ def delta_sql() -> str:
     if d.rollup_columns:
         added = ", ".join(f"ADD COLUMN IF NOT EXISTS {c} {t}" for c, t in d.rollup_columns)
         steps.append(_ddl(f"ALTER TABLE {ROLLUP} {added}"))
+    steps += change_log_tables()
     steps += [_ddl(fns[name]) for name in d.functions]
+    steps += change_log_grants()
     if d.refacts or d.facts_columns:
         steps.append("    PERFORM genlens_facts_rebuild();\n")  # the facts rows, then the rollups
     elif d.rerollup or d.rollup_columns:
@@ -826,6 +917,10 @@ def delta_sql() -> str:
         what.append(f"{ROLLUP} gains {', '.join(c for c, _ in d.rollup_columns)}")
     if d.functions:
         what.append(f"{', '.join(d.functions)} replaced")
+    what.append(
+        f"the change log {CHANGES} is made (the row-change triggers append to it; genlens_fold folds it); "
+        "API roles may call no GenLens function, the rollup's reader may fold"
+    )
     if d.refacts or d.facts_columns:
         what.append("the facts and rollups are built again")
     elif d.rerollup or d.rollup_columns:
@@ -845,6 +940,8 @@ def delta_sql() -> str:
 -- Unqualified names: runs with search_path set to GENLENS_SCHEMA (or public for supabase db push).
 
 DO $genlens$
+DECLARE
+    c record;
 BEGIN
     IF to_regclass('{ROLLUP}') IS NULL OR to_regclass('{TABLE}') IS NULL THEN
         RAISE NOTICE 'GenLens derived tables not upgraded: none are installed here';

@@ -6,7 +6,8 @@ import pandas as pd
 
 from data_access import refresh
 from data_access.engine import Database, get_database
-from data_access.facts import facts_relation
+from data_access.facts import Freshness, facts_relation
+from data_access.facts import freshness as facts_freshness
 from metrics.scope import table
 from queries.core import fetch
 
@@ -25,6 +26,15 @@ WITH RECURSIVE m AS (
 SELECT model_used FROM m WHERE model_used IS NOT NULL"""
     df: pd.DataFrame = fetch(sql, {}, db=db)
     return [str(v) for v in df["model_used"]] if not df.empty else []
+
+
+def freshness(db: Database | None = None) -> Freshness:
+    """How current GenLens' facts are (folding the writes waiting first); `live` False when pages
+    do not read them."""
+    db = db or get_database()
+    if not facts_relation(db):
+        return Freshness(False, cause="pages do not read GenLens' facts table")
+    return facts_freshness(db)
 
 
 def fast_path(db: Database | None = None) -> tuple[bool, str]:

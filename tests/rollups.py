@@ -7,8 +7,24 @@ from sqlalchemy import text
 from metrics import derived
 
 
+def fold(admin_engine, schema: str = "facts_scratch") -> int:
+    """Fold every write waiting in the change log into the facts and rollups; the entries taken."""
+    total = 0
+    with admin_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        while True:
+            n = conn.execute(text(f"SELECT {schema}.genlens_fold()")).scalar()
+            if n < 0:  # another fold is running: wait for it
+                conn.execute(text("SELECT pg_sleep(0.02)"))
+                continue
+            total += n
+            if n == 0:
+                return total
+
+
 def rollup_snapshot(admin_engine, schema: str = "facts_scratch") -> tuple[list, ...]:
-    """Every non-zero row of the rollups, as (column -> value) items in a fixed order."""
+    """Every non-zero row of the rollups (the change log folded first), as (column -> value) items
+    in a fixed order."""
+    fold(admin_engine, schema)
     key = ", ".join(derived.ROLLUP_KEY)
     queries = [
         f"SELECT * FROM {schema}.genlens_rollup WHERE attempts <> 0 ORDER BY {key}",

@@ -15,7 +15,7 @@ from data_access import facts as facts_mod
 from data_access.migrate import apply_migrations, migration_files, run_script
 from metrics import derived, registry
 from tests.conftest import ROOT
-from tests.rollups import rollup_snapshot
+from tests.rollups import fold, rollup_snapshot
 
 MIGRATIONS = ROOT / "supabase" / "migrations"
 # Applied files never change. To ship the next delta: add the current NEWEST_DELTA here with its
@@ -28,8 +28,11 @@ PINNED_MIGRATIONS = {
     "20260105000000_genlens_rollups.sql": "cf769b05df25ea1f9a7093ef65ac2bcd3b990ab735d0c80d87971f9aba3217c3",
     # the full script, frozen (python -m metrics.derived no longer prints exactly this)
     "20260106000000_genlens_model_facts.sql": "efdcb888ddb49bd4543f8cc7922fab3a04158a96a1b5a1deb71cadc4c9d5ffd6",
+    "20260107000000_genlens_rollup_value_counts.sql": "e52b3c76449e170a4941e0924d4052ad59f16911e74b5ab50a805f8faeca9c5a",
 }
-NEWEST_DELTA = "20260107000000_genlens_rollup_value_counts.sql"
+NEWEST_DELTA = "20260108000000_genlens_change_log.sql"
+# the delta that added the value columns (the tests below migrate a database up to it)
+VALUE_DELTA = "20260107000000_genlens_rollup_value_counts.sql"
 NEW_COLUMNS = ("tokens_n", "duration_sum", "latency_n")
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
@@ -69,7 +72,17 @@ def test_the_rollup_keeps_a_sum_and_a_count_of_every_value():
     d = derived.delta()
     assert [c for c, _ in d.rollup_columns] == list(NEW_COLUMNS)
     assert d.facts_columns == () and not d.refacts and d.rerollup
-    assert d.functions == ("genlens_facts_sync", "genlens_rollup_rebuild")
+    assert d.functions == (
+        "genlens_facts_sync",
+        "genlens_fold",
+        "genlens_pending",
+        "genlens_rollup_rebuild",
+        "genlens_facts_rebuild",
+        "genlens_facts_on_truncate",
+        "genlens_facts_on_insert",
+        "genlens_facts_on_update",
+        "genlens_facts_on_delete",
+    )
 
 
 def test_a_delta_refuses_what_it_cannot_ship(monkeypatch):
@@ -120,6 +133,7 @@ def _value_sums(admin_engine, schema: str) -> tuple[list, list]:
         f"COALESCE(sum({v if registry.VALUES[v].numeric else f'CAST({v} AS numeric)'}), 0), count({v})"
         for v in derived.ROLLUP_VALUE_COLUMNS
     )
+    fold(admin_engine, schema)
     with admin_engine.connect() as conn:
         from_rollup = conn.execute(
             text(
@@ -229,14 +243,14 @@ def test_a_database_of_the_full_script_with_rows_gets_the_columns_filled(admin_e
         conn.execute(text("DROP ROLE IF EXISTS delta_reader"))
         conn.execute(text("CREATE ROLE delta_reader"))
     try:
-        _migrate_until(admin_engine, schema, monkeypatch, NEWEST_DELTA)
+        _migrate_until(admin_engine, schema, monkeypatch, VALUE_DELTA)
         assert not set(NEW_COLUMNS) & set(_columns(admin_engine, schema, facts_mod.ROLLUP))
         demo_data.load(admin_engine, schema, 300, days=10, seed=3, end=T0)
         _writes(admin_engine, schema)
         with admin_engine.begin() as conn:
             conn.execute(text(f"GRANT USAGE ON SCHEMA {schema} TO delta_reader"))
             conn.execute(text(f"GRANT SELECT ON {schema}.genlens_rollup TO delta_reader"))
-        assert apply_migrations(admin_engine, schema) == [NEWEST_DELTA]
+        assert apply_migrations(admin_engine, schema) == [VALUE_DELTA, NEWEST_DELTA]
         assert set(NEW_COLUMNS) <= set(_columns(admin_engine, schema, facts_mod.ROLLUP))
         with admin_engine.connect() as conn:
             rollup = conn.execute(
@@ -340,13 +354,13 @@ def test_a_rollup_without_todays_columns_is_not_read_until_migrated(admin_engine
     assert facts_mod.ROLLUP_LATEST_MARK in {c for c, _ in derived.delta().rollup_columns}
     schema = "delta_unread"
     _drop(admin_engine, schema)
-    _migrate_until(admin_engine, schema, monkeypatch, NEWEST_DELTA)
+    _migrate_until(admin_engine, schema, monkeypatch, VALUE_DELTA)
     conftest._loaded.add(schema)
     try:
         db = use_schema(schema)
         readable = facts_mod.readable_rollups(db)
         assert facts_mod.ROLLUP not in readable and facts_mod.ROLLUP_LATENCY in readable
-        assert apply_migrations(admin_engine, schema) == [NEWEST_DELTA]
+        assert apply_migrations(admin_engine, schema) == [VALUE_DELTA, NEWEST_DELTA]
         facts_mod.forget_facts(db)
         assert facts_mod.readable_rollups(db) == frozenset(facts_mod.ROLLUPS)
     finally:

@@ -18,7 +18,7 @@ PREFETCH_WORKERS = 3
 
 
 @st.cache_data(ttl=TTL, max_entries=512, show_spinner=False)
-def _cached_call(module: str, name: str, args: tuple, kwargs: tuple, policy_key: str) -> Any:
+def _cached_call(module: str, name: str, args: tuple, kwargs: tuple, policy_key: str, version: Any) -> Any:
     import importlib
 
     fn = getattr(importlib.import_module(module), name)
@@ -28,11 +28,26 @@ def _cached_call(module: str, name: str, args: tuple, kwargs: tuple, policy_key:
 def cached(fn: Callable, *args, **kwargs) -> Any:
     """Call a `queries` function through Streamlit's data cache (keyed by its arguments).
 
-    The masking policy is part of the key: a viewer never gets an analyst's unmasked result.
+    The masking policy is part of the key: a viewer never gets an analyst's unmasked result. So is
+    the facts' version while pages read them: a write folded in makes the next call query again,
+    so a page is as fresh as the facts (seconds), not as old as the cache's TTL.
     """
     from queries import masking
 
-    return _cached_call(fn.__module__, fn.__name__, args, tuple(sorted(kwargs.items())), masking.current().key)
+    key = (fn.__module__, fn.__name__, args, tuple(sorted(kwargs.items())), masking.current().key)
+    return _cached_call(*key, data_version())
+
+
+def data_version() -> Any:
+    """What the cache keys by: the facts' fold count while pages read them, else None (the TTL)."""
+    from data_access.engine import get_database
+    from queries.catalog import freshness
+
+    try:
+        fresh = freshness(get_database())
+    except Exception:  # noqa: BLE001 - the page's own query reports a broken database
+        return None
+    return fresh.version if fresh.live else None
 
 
 # Pages start their independent queries together: on two cores a page's queries overlap, so a page
