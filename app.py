@@ -114,11 +114,12 @@ def main() -> None:
         from data_access.sources import get_source
         from queries.catalog import known_models
         from ui.access import account_line
-        from ui.data import cached, refresh
+        from ui.data import cached, refresh, start_folding
         from ui.filters import sidebar_filters
         from ui.notes import data_quality_note
         from ui.state import set_filters
 
+        start_folding()  # once per server process
         models = cached(known_models)
         f = sidebar_filters(models, get_source(db.source).dimensions)
         set_filters(f)

@@ -163,20 +163,38 @@ def freshness(db: Database) -> Freshness:
     return got
 
 
+def fold_now(db: Database) -> Freshness | None:
+    """Fold what waits now and remember how fresh the facts are (the dashboard's folding thread);
+    None where pages do not read the facts table."""
+    if not _installed(db):
+        return None
+    got = catch_up(db)
+    with _facts_lock:
+        _fresh_seen[db.engine] = (time.monotonic() + FRESH_TTL_S, got)
+    return got
+
+
 def facts_relation(db: Database) -> str:
     """The facts table's name when queries may read it, else "" (read `generations` directly).
 
     Usable when the source is the canonical table, GENLENS_FACTS is not 0, the table exists with
-    this version's columns (its newest migration ran), the dashboard may SELECT it and all its
-    triggers are enabled (so it holds what `generations` holds).
+    this version's columns (its newest migration ran), the dashboard may SELECT it, all its
+    triggers are enabled (so it holds what `generations` holds), and the change log is folded but
+    for the last seconds' writes (`freshness`).
     """
+    rel = _installed(db)
+    return rel if rel and freshness(db).live else ""
+
+
+def _installed(db: Database) -> str:
+    """facts_relation's checks but freshness (cached for FACTS_TTL_S)."""
     if not db.settings.use_facts or db.relation != f'"{db.schema}".generations':
         return ""
     now = time.monotonic()
     with _facts_lock:
         seen = _facts_seen.get(db.engine)
     if seen is not None and seen[0] > now:
-        return seen[1] if seen[1] and freshness(db).live else ""
+        return seen[1]
     rel, broken = f'"{db.schema}".{TABLE}', f'"{db.schema}".{TABLE}_broken'
     try:
         with db.engine.connect() as conn:
@@ -200,8 +218,7 @@ def facts_relation(db: Database) -> str:
     value = rel if ok else ""
     with _facts_lock:
         _facts_seen[db.engine] = (now + FACTS_TTL_S, value)
-    # current: every write but the last seconds' folded in (else generations answers, exactly)
-    return value if value and freshness(db).live else ""
+    return value
 
 
 def forget_facts(db: Database) -> None:
@@ -286,10 +303,7 @@ def status(db: Database) -> str:
 
 
 def _usable_now(db: Database) -> bool:
-    """The facts table passes every check but freshness (what facts_relation caches)."""
-    with _facts_lock:
-        seen = _facts_seen.get(db.engine)
-    return bool(seen and seen[1])
+    return bool(_installed(db))
 
 
 def vacuum_facts(engine, schema: str) -> None:

@@ -524,6 +524,7 @@ class Scoped(Source):
 # --- rollup: daily sums of the facts rows -----------------------------------------------------------
 
 ROLLUP_MODELS = "(CAST(:models AS text[]) IS NULL OR model_used = ANY (CAST(:models AS text[])))"
+ROLLUP_TYPES = "(CAST(:types AS text[]) IS NULL OR story_type = ANY (CAST(:types AS text[])))"
 ROLLUP_WINDOW = "scope_day >= :d0 AND scope_day < :d1 AND (:tests OR NOT is_test)"
 # value -> (sum column, count column) of the daily rollup, generated from the registry (a phase's
 # values: the columns of its rows unpivoted by phase)
@@ -541,6 +542,7 @@ def rollup_params(f: Filters) -> dict[str, Any]:
         "d1": f.until.astimezone(UTC).date(),
         "tests": bool(f.include_tests),
         "models": list(f.models) if f.models else None,
+        "types": list(f.types) if f.types else None,
     }
 
 
@@ -607,6 +609,11 @@ ROLLUP_MODEL_KEY: dict[str, str | None] = {
 }
 
 
+# Each rollup table's key for a story type filter (None: none): attempt sums only, since what a
+# type filter leaves of a generation is its attempts of those types.
+ROLLUP_TYPE_KEY: dict[str, str | None] = {t: ("story_type" if t == ROLLUP else None) for t in ROLLUP_MODEL_KEY}
+
+
 def rollup_declines(f: Filters, db: Database, tables: frozenset[str], generations: bool = False) -> str | None:
     """Why the rollup `tables` cannot answer `f` (None: they can). `generations`: the answer
     reads generation sums (which answer a filter on one model at most)."""
@@ -616,13 +623,15 @@ def rollup_declines(f: Filters, db: Database, tables: frozenset[str], generation
         return "the facts table is not in use"
     if not (_midnight(f.since) and _midnight(f.until)):
         return "the window is not whole UTC days"
-    narrowed = [
-        n
-        for n, v in (("story type", f.types), ("user", f.user), ("status", f.statuses), ("generation", f.generation))
-        if v
-    ]
+    narrowed = [n for n, v in (("user", f.user), ("status", f.statuses), ("generation", f.generation)) if v]
     if narrowed:
         return f"a filter on {narrowed[0]}"
+    if f.types:
+        keyless = sorted(t for t in tables if ROLLUP_TYPE_KEY[t] is None)
+        if keyless:
+            return f"a story type filter ({keyless[0]} has no story type key)"
+        if generations:
+            return "generation figures under a filter on story type"
     if f.models:
         keyless = sorted(t for t in tables if ROLLUP_MODEL_KEY[t] is None)
         if keyless:
@@ -673,7 +682,7 @@ class Rollup(Source):
         col: dict = {p: _p(i) for i, p in enumerate(att_prims + gen_prims)}
         keys = need.by
         # the window's rows (rows a delta brought back to zero left out)
-        r = f'(SELECT * FROM "{db.schema}".{ROLLUP} WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND attempts <> 0)'
+        r = f'(SELECT * FROM "{db.schema}".{ROLLUP} WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND {ROLLUP_TYPES} AND attempts <> 0)'
         r = _rollup_by_phase(r) if any(d.unpivot == "phases" for d in keys) else f"{r} AS r"
         att_aggs = tuple(_rollup_att(p, p in need.null_exact) for p in att_prims)
         gen_aggs = tuple(_rollup_gen(p, g, any(d.each for d in keys)) for p in gen_prims)
@@ -825,6 +834,8 @@ class ValueIndex(Source):
     def declines(self, need: Need, f: Filters, db: Database) -> str | None:
         if f.models:
             return "a model filter (the value indexes have no model key)"
+        if f.types:
+            return "a story type filter (the value indexes have no story type key)"
         return rollup_declines(f, db, frozenset({ROLLUP}))
 
     def render(self, need: Need, f: Filters, db: Database) -> Rendered:

@@ -6,7 +6,7 @@ import pandas as pd
 
 from data_access import refresh
 from data_access.engine import Database, get_database
-from data_access.facts import Freshness, facts_relation
+from data_access.facts import Freshness, facts_relation, fold_now
 from data_access.facts import freshness as facts_freshness
 from metrics.scope import table
 from queries.core import fetch
@@ -35,6 +35,11 @@ def freshness(db: Database | None = None) -> Freshness:
     if not facts_relation(db):
         return Freshness(False, cause="pages do not read GenLens' facts table")
     return facts_freshness(db)
+
+
+def fold(db: Database | None = None) -> Freshness | None:
+    """Fold the writes waiting into GenLens' facts now (None where pages do not read them)."""
+    return fold_now(db or get_database())
 
 
 def fast_path(db: Database | None = None) -> tuple[bool, str]:

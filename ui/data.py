@@ -95,5 +95,32 @@ def drain(timeout: float | None = None) -> None:
     wait(running, timeout=timeout)
 
 
+FOLD_EVERY_S = 2.0
+
+
+@st.cache_resource(show_spinner=False)
+def start_folding() -> threading.Thread:
+    """One thread per server process that folds the writes waiting into GenLens' facts every
+    FOLD_EVERY_S seconds, so a page's first read rarely has any to fold (and the freshness a page
+    shows is that of the latest fold)."""
+
+    def run() -> None:
+        import time
+
+        from data_access.engine import get_database
+        from queries.catalog import fold
+
+        while True:
+            try:
+                fold(get_database())
+            except Exception:  # noqa: BLE001, S110 - pages report a broken database themselves
+                pass
+            time.sleep(FOLD_EVERY_S)
+
+    thread = threading.Thread(target=run, name="genlens-fold", daemon=True)
+    thread.start()
+    return thread
+
+
 def refresh() -> None:
     st.cache_data.clear()
