@@ -56,3 +56,11 @@ def get_database() -> Database:
         engine = build_engine(url, settings)
         prepare_embedded(engine, settings)
         return Database(engine, settings, "embedded demo database", *resolve_relation(engine, settings))
+
+
+def started_database() -> Database | None:
+    """The process's database if get_database() has made it, else None (a background task never
+    starts or configures one itself)."""
+    if not get_database.cache_info().currsize:
+        return None
+    return get_database()

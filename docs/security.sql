@@ -39,7 +39,7 @@ BEGIN
     END IF;
     -- The facts table and daily rollups GenLens keeps beside generations
     -- (supabase/migrations/*_genlens_facts.sql, *_genlens_rollups.sql, *_genlens_model_facts.sql): pages read them when they may, else they read
-    -- generations directly. Their triggers write them as their owner: the writer needs nothing on them.
+    -- generations directly. Their triggers append to the change log as its owner: the writer needs nothing on them.
     IF to_regclass(format('%I.genlens_facts', s)) IS NOT NULL THEN
         EXECUTE format('GRANT SELECT ON %I.genlens_facts, %I.genlens_facts_broken, %I.genlens_rollup,'
                        ' %I.genlens_rollup_latency TO genlens_reader', s, s, s, s);
@@ -51,6 +51,13 @@ BEGIN
             EXECUTE format('GRANT SELECT ON %I.genlens_rollup_model_retries TO genlens_reader', s);
         END IF;
         EXECUTE format('GRANT EXECUTE ON FUNCTION %I.genlens_latency_bucket(float8) TO genlens_reader', s);
+        -- Writes reach the facts when the change log is folded: the reader may fold (and ask how far
+        -- behind the facts are) through these two functions, which run as their owner; it can write
+        -- nothing else (its default read-only transactions are a guard, the grants the rule).
+        IF to_regclass(format('%I.genlens_changes', s)) IS NOT NULL THEN
+            EXECUTE format('GRANT EXECUTE ON FUNCTION %I.genlens_fold(integer), %I.genlens_pending(integer)'
+                           ' TO genlens_reader', s, s);
+        END IF;
     END IF;
     -- The audit trail (row level security on, no policy by default): the reader reads it for the
     -- Audit page, the writer appends to it (no UPDATE, no DELETE).

@@ -186,3 +186,53 @@ def test_dashboard_works_with_the_read_only_role(reader_url, monkeypatch):
     month = Filters(since=datetime(2026, 10, 1, tzinfo=UTC), until=datetime(2026, 11, 1, tzinfo=UTC))
     assert planner.rollup_answers(month, ROLLUPS, generations=True)  # security.sql grants every rollup
     _reset()
+
+
+def test_the_read_only_role_folds_writes_into_the_facts_and_nothing_else(reader_url, admin_engine, monkeypatch):
+    """A pipeline's write lands in the change log; the dashboard's read-only role folds it (the one
+    write genlens_fold makes as its owner) and reads it from the facts at once; it still cannot
+    write the change log or the facts itself."""
+    from datetime import UTC, datetime, timedelta
+
+    from data_access.engine import get_database
+    from data_access.facts import facts_relation, forget_facts, freshness
+    from metrics import planner
+    from queries.filters import Filters
+
+    monkeypatch.setenv("DATABASE_URL", reader_url)
+    monkeypatch.setenv("GENLENS_SCHEMA", "demo")
+    _reset()
+    db = get_database()
+    at = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    day = Filters(since=at.replace(hour=0), until=at.replace(hour=0) + timedelta(days=1))
+    gid = "44444444-4444-4444-8444-444444444444"
+    try:
+        assert facts_relation(db)
+        before = planner.row(day, ["attempts"])["attempts"]
+        with admin_engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO demo.generations (generation_id, attempt_number, status, model_used, prompt,"
+                    " user_id, created_at) VALUES (:g, 1, 'pending', 'm', 'p', :g, :at)"
+                ),
+                {"g": gid, "at": at},
+            )
+        forget_facts(db)
+        assert facts_relation(db)  # folded by the reader
+        fresh = freshness(db)
+        assert fresh.live and fresh.behind == 0 and fresh.folded >= 1
+        with planner.only("facts"):
+            assert planner.row(day, ["attempts"])["attempts"] == before + 1
+        engine = create_engine(reader_url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SET TRANSACTION READ WRITE"))
+                with pytest.raises(DBAPIError, match="permission denied"):
+                    conn.execute(text("DELETE FROM demo.genlens_changes"))
+        finally:
+            engine.dispose()
+    finally:
+        with admin_engine.begin() as conn:
+            conn.execute(text("DELETE FROM demo.generations WHERE generation_id = :g"), {"g": gid})
+            conn.execute(text("SELECT demo.genlens_fold()"))
+        _reset()

@@ -107,12 +107,14 @@ def start_folding() -> threading.Thread:
     def run() -> None:
         import time
 
-        from data_access.engine import get_database
+        from data_access.engine import started_database
         from queries.catalog import fold
 
         while True:
             try:
-                fold(get_database())
+                db = started_database()  # the one pages use; none made here
+                if db is not None:
+                    fold(db)
             except Exception:  # noqa: BLE001, S110 - pages report a broken database themselves
                 pass
             time.sleep(FOLD_EVERY_S)
