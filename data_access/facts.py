@@ -37,6 +37,8 @@ FOLD_FUNCTIONS = ("genlens_fold(integer)", "genlens_pending(integer)")
 OWNER_FUNCTIONS = ("genlens_facts_sync(uuid[])", "genlens_facts_rebuild()", "genlens_rollup_rebuild()")
 # The newest facts column: NULL or missing means rows an earlier version wrote (rebuilt on migrate).
 LATEST_MARK = "m_gen_attempts"
+# The newest facts column readers check for (a table without it was made by an earlier version).
+FACTS_MARK = "pure"
 
 
 ROLLUP = "genlens_rollup"
@@ -53,7 +55,7 @@ ROLLUPS = (ROLLUP, ROLLUP_LATENCY, *NEWER_ROLLUPS)
 ROLLUP_LIST = ", ".join(ROLLUPS)
 # The daily rollup's newest column (metrics/derived.py's newest delta adds it): a rollup without it
 # was made by an earlier migration, and is not read until the newest one runs.
-ROLLUP_LATEST_MARK = "latency_n"
+ROLLUP_LATEST_MARK = "pattempts"
 
 FACTS_TTL_S = 5.0  # how long a "the facts table is usable" answer is trusted
 _facts_seen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -211,7 +213,7 @@ def _installed(db: Database) -> str:
                         "source": db.relation,
                         "triggers": list(TRIGGERS),
                         "n": len(TRIGGERS),
-                        "mark": LATEST_MARK,
+                        "mark": FACTS_MARK,
                     },
                 ).scalar()
             )
@@ -285,7 +287,7 @@ def status(db: Database) -> str:
                     "SELECT EXISTS (SELECT 1 FROM pg_attribute"
                     " WHERE attrelid = to_regclass(:t) AND attname = :mark AND NOT attisdropped)"
                 ),
-                {"t": rel, "mark": LATEST_MARK},
+                {"t": rel, "mark": FACTS_MARK},
             ).scalar()
         )
     if not exists:

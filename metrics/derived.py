@@ -28,9 +28,8 @@ they feed. To ship a schema change:
 
 1. change the generator (e.g. add the column to COLUMNS or ROLLUP_SUMS, or a value to the
    registry), and have readers check for the newest column so that they leave a database without
-   it aside until it is migrated (`data_access/facts.py`: ROLLUP_LATEST_MARK for the daily rollup;
-   the facts table's check, LATEST_MARK, also names the facts column m_gen_attempts, so a new facts
-   column needs a mark of its own there);
+   it aside until it is migrated (`data_access/facts.py`: ROLLUP_LATEST_MARK for the daily rollup,
+   FACTS_MARK for the facts table);
 2. `python -m metrics.derived delta > supabase/migrations/<timestamp>_<name>.sql`;
 3. in `tests/test_derived_migrations.py`, pin the previous newest delta (add its sha256 to
    PINNED_MIGRATIONS) and name the new file NEWEST_DELTA: the newest delta is always the
@@ -88,6 +87,14 @@ def _signature_literal(column: str) -> str:
     return sql
 
 
+def _one_value(column: str) -> str:
+    """Whether every attempt of the generation (window w) has the same `column` (NULLs included)."""
+    return (
+        f"(min({column}) OVER w IS NOT DISTINCT FROM max({column}) OVER w"
+        f" AND count({column}) OVER w IN (0, count(*) OVER w))"
+    )
+
+
 # (column, type, expression over the raw attempt `g`) in table order. The window names: w (the
 # generation), wd (its attempts, last first), wa (first first), wt (its attempts of one story
 # type); wm, wmd, wma, wmt: the same over its attempts of one model.
@@ -134,6 +141,10 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("duration_ms", "numeric", scope.DURATION),
     ("quality", "numeric", scope.QUALITY),
     ("metadata_issue", "boolean", scope.METADATA_ISSUE),
+    # one model and one story type on every attempt of the generation: whatever model and type
+    # filter, such a generation keeps all its attempts or none, so its figures are its own (the
+    # rollup's p* sums); the others (a retry on a fallback model) are counted live
+    ("pure", "boolean NOT NULL", f"({_one_value('g.model_used')} AND {_one_value('g.story_type')})"),
 ] + [
     (name, "numeric" if name[:4] in ("tok_", "dur_") else "jsonb" if name == "retry_phases" else "boolean", expr)
     for name, expr in scope.EXTRAS.items()
@@ -233,6 +244,13 @@ ROLLUP_SUMS: list[tuple[str, str]] = [
     ("mgens_first_success", "count(*) FILTER (WHERE m_final AND m_first_status = 'success')"),
     ("mgens_first_terminal", f"count(*) FILTER (WHERE m_final AND m_first_status IN {scope.TERMINAL})"),
     ("mgens_retried", "count(*) FILTER (WHERE m_final AND m_gen_attempts > 1)"),
+    # the same for the generations with one model and one type only (see `pure`): under any model
+    # and type filter a sum over the matching rows (the others are counted live)
+    ("pgens", "count(*) FILTER (WHERE is_final AND pure)"),
+    ("pgens_first_success", "count(*) FILTER (WHERE is_final AND pure AND first_status = 'success')"),
+    ("pgens_first_terminal", f"count(*) FILTER (WHERE is_final AND pure AND first_status IN {scope.TERMINAL})"),
+    ("pgens_retried", "count(*) FILTER (WHERE is_final AND pure AND gen_attempts > 1)"),
+    ("pattempts", "count(*) FILTER (WHERE pure)"),
     # failed and timed-out attempts without an error message (so without a signature)
     ("failures_no_message", "count(*) FILTER (WHERE status IN ('failed', 'timeout') AND NOT has_message)"),
     # generations per story type: on the row of each generation's first attempt of that type
@@ -586,6 +604,8 @@ def change_log_tables() -> list[str]:
         _ddl(
             f"CREATE TABLE IF NOT EXISTS {CHANGES} (generation_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT now())"
         ),
+        # the generations with several models or types: counted live under a model or type filter
+        _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_mixed ON {TABLE} (scope_at) WHERE NOT pure"),
         # bumped by every fold that moved the facts: readers key their caches by it
         _ddl(f"CREATE SEQUENCE IF NOT EXISTS {FOLDS}"),
         _ddl(f"REVOKE ALL ON SEQUENCE {FOLDS} FROM PUBLIC"),

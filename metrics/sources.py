@@ -42,6 +42,7 @@ from metrics import forcing
 from metrics.derived import ROLLUP_VALUE_COLUMNS
 from metrics.filters import STATUSES, Filters
 from metrics.registry import (
+    TERMINAL,
     Attempts,
     Beyond,
     Count,
@@ -577,13 +578,53 @@ def _rollup_att(p: Primitive, null_exact: bool) -> str | None:
     return None
 
 
+def _gen_prefix(f: Filters) -> str:
+    """Which generation sums of the daily rollup answer `f`: all generations' ("") without a model
+    or type filter, per (generation, model) ("m") under one model, else the pure generations' ("p",
+    with the others counted live: `_pure_and_mixed`)."""
+    if f.types or len(f.models) > 1:
+        return "p"
+    return "m" if f.models else ""
+
+
+# the pure generations' sums (`pure` in metrics/derived.py), the rows they are read from
+PURE_SUMS = ("pgens", "pgens_first_success", "pgens_first_terminal", "pgens_retried", "pattempts")
+
+
+def _pure_and_mixed(db: Database, keys: tuple[Dimension, ...]) -> str:
+    """Rows with the daily rollup's generation keys and pure sums: the window's rollup rows (the
+    generations with one model and one type, which any model and type filter keeps whole or drops),
+    and one row per other generation in scope, its figures over the attempts the filter leaves
+    (from the facts rows, by their partial index): the same figures METRICS.md defines."""
+    cols = ("scope_day", "first_model", "first_type", "status", *PURE_SUMS)
+    rollup = f"""SELECT {", ".join(cols)} FROM "{db.schema}".{ROLLUP}
+        WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND {ROLLUP_TYPES} AND pattempts <> 0"""
+    mixed = f"""SELECT CAST(x.first_at AT TIME ZONE 'UTC' AS date), x.first_model, x.first_type, x.final_status,
+               1, CAST(x.first_status = 'success' AS integer), CAST(x.first_status IN {_in(TERMINAL)} AS integer),
+               CAST(x.attempts > 1 AS integer), x.attempts
+        FROM (
+            SELECT m.generation_id, count(*) AS attempts,
+                   (array_agg(m.status ORDER BY m.attempt_number DESC, m.created_at DESC))[1] AS final_status,
+                   (array_agg(m.status ORDER BY m.attempt_number, m.created_at))[1] AS first_status,
+                   min(m.created_at) AS first_at,
+                   (array_agg(m.model_used ORDER BY m.attempt_number, m.created_at))[1] AS first_model,
+                   (array_agg(m.story_type ORDER BY m.attempt_number, m.created_at))[1] AS first_type
+            FROM "{db.schema}".{TABLE} m
+            WHERE NOT m.pure AND m.scope_at >= :since AND m.scope_at < :until AND (:tests OR NOT m.is_test)
+              AND {ROLLUP_MODELS.replace("model_used", "m.model_used")}
+              AND {ROLLUP_TYPES.replace("story_type", "m.story_type")}
+            GROUP BY m.generation_id
+        ) AS x"""
+    return f"(\n        {rollup}\n        UNION ALL\n        {mixed}\n    ) AS r"
+
+
 def _rollup_gen(p: Primitive, g: str, each: bool = False) -> str | None:
     if each:  # per story type: counted on the row of each generation's first attempt of the type
         if isinstance(p, Generations) and p.first is None and not p.retried and p.final in (None, ("success",)):
             return f"COALESCE(sum({g}type_gens{'_success' if p.final else ''}), 0)"
         return None
     if isinstance(p, GenerationAttempts):
-        return "sum(attempts)"
+        return "sum(pattempts)" if g == "p" else "sum(attempts)"
     if not isinstance(p, Generations):
         return None
     if p.first is not None and p.retried:
@@ -630,13 +671,13 @@ def rollup_declines(f: Filters, db: Database, tables: frozenset[str], generation
         keyless = sorted(t for t in tables if ROLLUP_TYPE_KEY[t] is None)
         if keyless:
             return f"a story type filter ({keyless[0]} has no story type key)"
-        if generations:
+        if generations and ROLLUP not in tables:  # the daily rollup: pure sums + the mixed, live
             return "generation figures under a filter on story type"
     if f.models:
         keyless = sorted(t for t in tables if ROLLUP_MODEL_KEY[t] is None)
         if keyless:
             return f"a model filter ({keyless[0]} has no model key)"
-        if generations and len(f.models) > 1:
+        if generations and len(f.models) > 1 and ROLLUP not in tables:
             return "generation figures under a filter on several models"
     if not tables <= readable_rollups(db):
         return "the rollups are not readable by this database user, or not migrated to this version"
@@ -663,19 +704,22 @@ class Rollup(Source):
             return "percentiles by a dimension other than model"
         if pcts and any(p.value != "latency_ms" for p in pcts):
             return "percentiles of a value other than latency"
-        g = "m" if f.models else ""
+        g = _gen_prefix(f)
+        each = any(d.each for d in need.by)
+        if g == "p" and need.gen_prims and each:
+            return "generations of each story type under a filter on story types or several models"
         for p in need.att_prims:
             if isinstance(p, Percentile):
                 continue
             if _rollup_att(p, p in need.null_exact) is None:
                 return f"no rollup column for {p}"
         for p in need.gen_prims:
-            if _rollup_gen(p, g, any(d.each for d in need.by)) is None:
+            if _rollup_gen(p, g, each) is None:
                 return f"no rollup column for {p}"
         return None
 
     def render(self, need: Need, f: Filters, db: Database) -> Rendered:
-        g = "m" if f.models else ""
+        g = _gen_prefix(f)
         att_prims = tuple(p for p in need.att_prims if not isinstance(p, Percentile))
         pcts = tuple(p for p in need.att_prims if isinstance(p, Percentile))
         gen_prims = need.gen_prims
@@ -689,9 +733,16 @@ class Rollup(Source):
         if not att_aggs and not gen_aggs:  # percentiles only: one row per key with attempts
             att_aggs = ("sum(attempts)",)
         att = Part(r, tuple(d.rollup_att for d in keys), att_aggs) if att_aggs else None
-        gen_keys = tuple(d.rollup_gen_model if f.models else d.rollup_gen for d in keys)
-        gen = Part(r, gen_keys, gen_aggs) if gen_aggs else None
-        if not keys and att and gen:  # one row: one pass over the rows
+        params = rollup_params(f)
+        if g == "p":  # the pure generations' sums, and the others counted live from the facts
+            gen_src = _pure_and_mixed(db, keys)
+            params.update(since=f.since, until=f.until)
+            gen_keys = tuple(d.rollup_gen for d in keys)
+        else:
+            gen_src = r
+            gen_keys = tuple(d.rollup_gen_model if f.models else d.rollup_gen for d in keys)
+        gen = Part(gen_src, gen_keys, gen_aggs) if gen_aggs else None
+        if not keys and att and gen and g != "p":  # one row: one pass over the rows
             att, gen = Part(r, (), att_aggs + gen_aggs), None
         b = b_cte(att, gen)
         joins = ""
@@ -704,7 +755,7 @@ class Rollup(Source):
                 )
             else:
                 joins += f"\nCROSS JOIN (SELECT CAST(:pv{i} AS float8) AS v) AS pc{i}"
-        return Rendered(f"WITH {b}", rollup_params(f), col, (), joins, pcts)
+        return Rendered(f"WITH {b}", params, col, (), joins, pcts)
 
 
 class RetriesRollup(Source):

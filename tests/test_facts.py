@@ -372,7 +372,7 @@ def test_an_older_facts_table_is_left_aside_until_migrated(scratch, admin_engine
     assert facts_relation(scratch)
     with_facts = reports.summary(f)
     with admin_engine.begin() as conn:
-        conn.execute(text(f"ALTER TABLE facts_scratch.genlens_facts DROP COLUMN {facts_mod.LATEST_MARK} CASCADE"))
+        conn.execute(text(f"ALTER TABLE facts_scratch.genlens_facts DROP COLUMN {facts_mod.FACTS_MARK} CASCADE"))
     forget_facts(scratch)
     assert facts_relation(scratch) == ""
     assert reports.summary(f) == with_facts

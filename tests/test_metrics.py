@@ -152,13 +152,10 @@ def test_every_metric_by_every_dimension_equals_raw_on_demo_data(demo_db, varian
     every = {n for n in every if _rolled_up(n)}
     if "models" in (spec if isinstance(spec, dict) else {}):  # the phase rollup, value indexes: no model key
         every = {n for n in every if registry.metric(n).needs != "retry_phase" and not registry.metric(n).bounds}
-    if variant in ("none", "tests", "one-model"):
-        assert seen["rollup"] == every
-    elif variant == "two-models":  # attempt-level sums only
-        assert seen["rollup"] == {n for n in every if registry.metric(n).grain == "attempt"}
-    elif variant == "type":  # attempt-level sums of the daily rollup (the others have no type key)
-        daily = {n for n in every if registry.metric(n).grain == "attempt" and not registry.metric(n).bounds}
-        daily = {n for n in daily if registry.metric(n).needs != "retry_phase"}  # a small rollup
+    if variant in ("none", "tests", "one-model", "two-models"):
+        assert seen["rollup"] == every, sorted(seen["rollup"] ^ every)
+    elif variant == "type":  # the daily rollup (the latency, phase and value indexes have no type key)
+        daily = {n for n in every if not registry.metric(n).bounds and registry.metric(n).needs != "retry_phase"}
         daily -= {n for n in daily if any(isinstance(p, registry.Percentile) for p in _prims(n))}
         assert seen["rollup"] == daily, sorted(seen["rollup"] ^ daily)
     else:
@@ -175,10 +172,14 @@ def test_every_metric_by_every_dimension_equals_raw_on_handmade_data(handmade_db
 def test_the_planner_takes_the_cheapest_able_source_and_says_why(demo_db):
     plan = planner.explain(["success_rate"], DEMO_WINDOW)
     assert plan.source == "rollup" and plan.declined == ()
-    plan = planner.explain(["success_rate"], replace(DEMO_WINDOW, types=("hero",)))
-    assert plan.source == "facts" and plan.declined == (("rollup", "generation figures under a filter on story type"),)
-    plan = planner.explain(["attempt_success_rate", "total_cost_usd"], replace(DEMO_WINDOW, types=("hero",)))
-    assert plan.source == "rollup"  # attempt sums: the daily rollup has the attempt's type
+    # any model and type filter: the pure generations' sums and the others counted live
+    plan = planner.explain(["success_rate", "total_cost_usd"], replace(DEMO_WINDOW, types=("hero",)))
+    assert plan.source == "rollup" and plan.declined == ()
+    plan = planner.explain(["succeeded"], replace(DEMO_WINDOW, types=("hero",)), by=("story_type_each",))
+    assert plan.source == "facts"
+    assert plan.declined == (
+        ("rollup", "generations of each story type under a filter on story types or several models"),
+    )
     plan = planner.explain(["p95_latency_ms"], replace(DEMO_WINDOW, types=("hero",)))
     assert ("rollup", "a story type filter (genlens_rollup_latency has no story type key)") in plan.declined
     plan = planner.explain(["succeeded"], DEMO_WINDOW, by=("attempts_taken",))
@@ -191,7 +192,7 @@ def test_the_planner_takes_the_cheapest_able_source_and_says_why(demo_db):
     # attempt sums under several models come from the rollup, generation counts do not
     two = replace(DEMO_WINDOW, models=("openai/gpt-4o-mini", "deepseek/deepseek-chat"))
     assert planner.explain(["total_cost_usd"], two).source == "rollup"
-    assert planner.explain(["generations"], two).source == "facts"
+    assert planner.explain(["generations"], two).source == "rollup"  # pure sums + the mixed, live
 
 
 def test_undeclared_names_are_rejected(demo_db):
