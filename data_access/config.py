@@ -33,6 +33,7 @@ class Settings:
     pool_timeout_s: int = 10
     work_mem_mb: int = 64
     use_facts: bool = True  # GENLENS_FACTS=0: always read generations directly (no facts table)
+    export_timeout_ms: int = 0  # statement timeout of exports (CLI, full downloads); 0: none
 
     @property
     def embedded(self) -> bool:
@@ -119,4 +120,5 @@ def load_settings() -> Settings:
         pool_timeout_s=_int("GENLENS_POOL_TIMEOUT_S", 10, minimum=1),
         work_mem_mb=_int("GENLENS_WORK_MEM_MB", 64, minimum=1),
         use_facts=_flag("GENLENS_FACTS", True),
+        export_timeout_ms=_int("GENLENS_EXPORT_TIMEOUT_MS", 0, minimum=0),
     )

@@ -98,12 +98,16 @@ def build_engine(url: str, settings: Settings | None = None) -> Engine:
 
 
 @contextmanager
-def read_only(db: Database) -> Iterator[Connection]:
-    """A read-only transaction under the statement timeout: what every page query runs in."""
+def read_only(db: Database, timeout_ms: int | None = None) -> Iterator[Connection]:
+    """A read-only transaction under the statement timeout: what every page query runs in.
+
+    `timeout_ms` replaces GENLENS_QUERY_TIMEOUT_MS for a long job (an export: 0 is no limit).
+    """
+    timeout = db.settings.query_timeout_ms if timeout_ms is None else timeout_ms
     with db.engine.connect() as conn:
         with conn.begin():
             conn.execute(text("SET TRANSACTION READ ONLY"))
-            conn.execute(text(f"SET LOCAL statement_timeout = {int(db.settings.query_timeout_ms)}"))
+            conn.execute(text(f"SET LOCAL statement_timeout = {int(timeout)}"))
             # Aggregates over a month of attempts spill their hashes and sorts to disk at the default
             # 4MB; 64MB took the 1M-attempt summary from 11.3 s to 4.8 s (BENCHMARKS.md, levers).
             conn.execute(text(f"SET LOCAL work_mem = '{int(db.settings.work_mem_mb)}MB'"))

@@ -6,7 +6,6 @@ thresholds of the expensive, slow and low-quality lists. A bad value is ignored 
 
 from __future__ import annotations
 
-import tempfile
 from datetime import timedelta
 
 import pandas as pd
@@ -21,12 +20,11 @@ from ui import cost_charts as charts
 from ui import format as fmt
 from ui import kpis as kpis_ui
 from ui.data import cached, prefetch
-from ui.downloads import csv_download
+from ui.downloads import capped_download, csv_download, spooled
 from ui.guard import guarded
 from ui.state import filters, has_dimension, not_available
 
 KPIS = kpis_ui.titles("cost")
-SPOOL_BYTES = 8 * 2**20
 
 # URL parameter -> (widget key, label, step, format, help)
 THRESHOLD_WIDGETS = {
@@ -222,16 +220,17 @@ def quality_section(f: Filters, t: cq.Thresholds, counts: dict) -> None:
         csv_download(hist, "quality_histogram", f, "cq_dl_hist")
 
 
-def csv_maker(kind: str, f: Filters, threshold: float):
-    """A callable for st.download_button: the full list as CSV, streamed through a spooled file."""
+def csv_maker(kind: str, f: Filters, threshold: float, limit: int | None):
+    """A callable for st.download_button: the list (its first `limit` rows) as CSV, built in a temp
+    file on disk (the one copy held is the one Streamlit serves)."""
 
     def make() -> bytes:
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
-            cq.write_outliers_csv(kind, f, threshold, spool)
-            spool.seek(0)
-            return spool.read()
+        return spooled(lambda out: cq.write_outliers_csv(kind, f, threshold, out, limit=limit))
 
     return make
+
+
+OUTLIER_CSV_BYTES = 130  # bytes per outlier row (9 columns), measured on the demo data
 
 
 def outlier_section(f: Filters, t: cq.Thresholds, counts: dict) -> None:
@@ -257,16 +256,12 @@ def outlier_section(f: Filters, t: cq.Thresholds, counts: dict) -> None:
                 continue
             rows = cached(cq.outliers, kind, f, thresholds[kind])
             shown = len(rows)
-            more = f"; the {fmt.count(shown)} worst are shown, the CSV has all" if shown < n else ""
+            label, limit = capped_download(n, OUTLIER_CSV_BYTES)
+            in_csv = "all" if limit is None else f"the first {fmt.count(limit)}"
+            more = f"; the {fmt.count(shown)} worst are shown, the CSV has {in_csv}" if shown < n else ""
             st.caption(f"{fmt.count(n)} attempts with {rules[kind]}{more}. Click a row to open its generation.")
             attempts.table(rows, f, key=f"cq_list_{kind}")
-            csv_download(
-                csv_maker(kind, f, thresholds[kind]),
-                kind,
-                f,
-                key=f"cq_dl_{kind}",
-                label=f"Download CSV (all {fmt.count(n)} rows)",
-            )
+            csv_download(csv_maker(kind, f, thresholds[kind], limit), kind, f, key=f"cq_dl_{kind}", label=label)
 
 
 def render() -> None:

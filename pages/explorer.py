@@ -7,25 +7,24 @@ quality), dir (asc, desc), size (50, 100, 500). A bad value is ignored with a wa
 
 from __future__ import annotations
 
-import tempfile
 from datetime import timedelta
 
 import streamlit as st
 
 from queries import explorer
 from queries.explorer import PAGE_SIZES, SORTS, ExplorerQuery
+from queries.export import export_command
 from queries.filters import STATUSES, FilterError, Filters
 from queries.glossary import help_text
 from ui import attempts
 from ui import format as fmt
 from ui.data import cached
-from ui.downloads import csv_download
+from ui.downloads import capped_download, csv_download, spooled
 from ui.guard import guarded
 from ui.state import filters
 
 SORT_LABELS = {"created_at": "Started at", "latency_ms": "Latency", "cost_usd": "Cost", "quality": "Quality"}
 DIR_LABELS = {"desc": "Descending", "asc": "Ascending"}
-SPOOL_BYTES = 8 * 2**20  # CSV bytes kept in memory before the spool moves to a temp file
 
 # URL parameter -> widget key
 KEYS = {
@@ -184,18 +183,12 @@ def _previous(stack: list) -> None:
         stack.pop()
 
 
-def csv_maker(f: Filters, q: ExplorerQuery):
-    """A callable for st.download_button: the whole filtered result as CSV, built on click.
-
-    Rows come from a server-side cursor through a spooled temp file, so no DataFrame of the full
-    result is ever built; Streamlit then serves the file's bytes.
-    """
+def csv_maker(f: Filters, q: ExplorerQuery, limit: int | None = None):
+    """A callable for st.download_button: the filtered result (its first `limit` rows) as CSV,
+    built on click from a server-side cursor into a temp file on disk (no DataFrame, no second copy)."""
 
     def make() -> bytes:
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
-            explorer.write_csv(f, q, spool)
-            spool.seek(0)
-            return spool.read()
+        return spooled(lambda out: explorer.write_csv(f, q, out, limit=limit))
 
     return make
 
@@ -285,14 +278,24 @@ def render() -> None:
         args=(stack, page.next_after),
         width="stretch",
     )
+    label, limit = capped_download(total)
     csv_download(
-        csv_maker(fq, q),
+        csv_maker(fq, q, limit),
         "attempts",
         fq,
         container=b3,
-        label=f"Download CSV (all {fmt.count(total)} rows)",
-        help="Every attempt matching the filters, in this order, with the attempts report's columns.",
+        label=label,
+        help="The attempts matching the filters, in this order, with the attempts report's columns"
+        + (f" (the first {fmt.count(limit)}: a browser download is held in the server's memory)." if limit else "."),
     )
+    if limit:
+        own = describe_query((), q) + ([f"sorted by {SORT_LABELS[q.sort].lower()}"] if q.sort != "created_at" else [])
+        own += ["oldest first"] if not q.descending else []
+        st.caption(
+            f"All {fmt.count(total)} rows: run the command below, which streams any size to a file."
+            + (f" It applies the sidebar filters and statuses, not the Explorer's {'; '.join(own)}." if own else "")
+        )
+        st.code(export_command("attempts", fq, output="attempts.csv"), language="bash")
 
 
 guarded(render)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import tempfile
 import uuid
 from dataclasses import replace
 from datetime import time, timedelta
@@ -16,21 +15,19 @@ import streamlit as st
 
 from access import VIEWER_REPORTS
 from queries import masking, reports
-from queries.csv_format import csv_lines
 from queries.filters import STATUSES, Filters
 from queries.glossary import GLOSSARY, term
 from ui import columns
 from ui import format as fmt
 from ui.access import current
 from ui.data import TTL, cached
-from ui.downloads import csv_download
+from ui.downloads import capped_download, csv_download, spooled
 from ui.guard import guarded
 from ui.state import filters
 
 DEFAULT = "summary"
 BIG = "attempts"  # the one report that can have millions of rows: previewed, streamed to CSV
 PREVIEW_ROWS = 1_000
-SPOOL_BYTES = 16 * 1024 * 1024  # past this the CSV being built goes to a temp file on disk
 LABELS = {
     "summary": "Summary",
     "by_model": "By model",
@@ -183,17 +180,12 @@ def attempts_preview(f: Filters, limit: int, policy_key: str) -> pd.DataFrame:
         return pd.DataFrame(list(islice(rows, limit)), columns=columns)
 
 
-def streamed_csv(name: str, f: Filters):
-    """A callable for st.download_button: the report streamed through csv_lines, as the CLI writes it."""
+def streamed_csv(name: str, f: Filters, limit: int | None = None):
+    """A callable for st.download_button: the report (its first `limit` rows) as the CLI writes it,
+    built on click into a temp file on disk."""
 
     def build() -> bytes:
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as out:
-            with reports.stream_report(name, f) as (columns, rows):
-                for line in csv_lines(columns, rows):
-                    out.write(line.encode("utf-8"))
-            out.seek(0)
-            # Streamlit accepts bytes or BytesIO/BufferedReader, not a SpooledTemporaryFile itself.
-            return out.read()
+        return spooled(lambda out: reports.write_report(name, f, out.write, encode=True, limit=limit))
 
     return build
 
@@ -283,7 +275,19 @@ def render() -> None:
             for_display(df), hide_index=True, width="stretch", column_config=COLUMN_CONFIG, placeholder=fmt.DASH
         )
 
-    csv_download(streamed_csv(name, f) if name == BIG else df, name, f, help="The same file the command below writes.")
+    if name == BIG:
+        label, limit = capped_download(total)
+        csv_download(
+            streamed_csv(name, f, limit),
+            name,
+            f,
+            label=label,
+            help="The first lines of the file the command below writes, which has every row."
+            if limit
+            else "The same file the command below writes.",
+        )
+    else:
+        csv_download(df, name, f, help="The same file the command below writes.")
 
     st.subheader("Run it from cron")
     st.code(cli_command(name, f), language="bash")

@@ -6,15 +6,22 @@ Every query of `queries/` runs through `fetch` (a DataFrame of already aggregate
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import bindparam, text
+from sqlalchemy.types import NullType
 
 from data_access.engine import Database, get_database, read_only
 from queries import masking
+from queries.csv_format import python_cell, sql_cell, write_chunks
 
 
 def statement(sql: str, params: dict[str, Any], expanding: tuple[str, ...]):
@@ -42,15 +49,186 @@ def fetch(
     return masking.apply_frame(df, policy)
 
 
+# Rows per FETCH from the server-side cursor: one round trip per batch; 20,000 attempts are a few MB.
+BATCH = 20_000
+_cursor_names = itertools.count(1)
+
+
+def driver_statement(sql: str, params: dict[str, Any], expanding: tuple[str, ...], dialect) -> tuple[str, dict]:
+    """(SQL text, parameters) in the driver's own style, as SQLAlchemy would send them.
+
+    Every bind stays untyped (NullType), as when `execute(text(sql), params)` runs: no casts are
+    added and psycopg adapts the values itself; expanding lists become one placeholder per item.
+    """
+    stmt = text(sql)
+    used = stmt.compile(dialect=dialect).binds  # a parameter the text does not name is ignored, as by execute
+    binds = [bindparam(n, params[n], type_=NullType(), expanding=n in expanding) for n in params if n in used]
+    compiled = stmt.bindparams(*binds).compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    return str(compiled), dict(compiled.params)
+
+
 @contextmanager
 def streaming(
-    sql: str, params: dict[str, Any], expanding: tuple[str, ...] = (), db: Database | None = None, batch: int = 5000
+    sql: str,
+    params: dict[str, Any],
+    expanding: tuple[str, ...] = (),
+    db: Database | None = None,
+    batch: int = BATCH,
+    export: bool = False,
 ) -> Iterator[tuple[list[str], Iterable[tuple]]]:
-    """(columns, rows) of one read-only query, rows fetched from a server-side cursor in batches."""
+    """(columns, rows) of one read-only query, rows fetched from a server-side cursor in batches.
+
+    Rows are psycopg's plain tuples: SQLAlchemy's Row objects cost more than the CSV writing
+    (bench/export.py). `export=True` is a long job (the CLI, a page's full download): it runs under
+    GENLENS_EXPORT_TIMEOUT_MS (0: no limit) instead of the interactive GENLENS_QUERY_TIMEOUT_MS.
+    """
     db = db or get_database()
-    with read_only(db) as conn:
-        result = conn.execution_options(stream_results=True, yield_per=batch).execute(
-            statement(sql, params, expanding), params
+    with read_only(db, db.settings.export_timeout_ms if export else None) as conn:
+        query, values = driver_statement(sql, params, expanding, conn.dialect)
+        raw = conn.connection.driver_connection
+        with raw.cursor(name=f"genlens_stream_{next(_cursor_names)}") as cur:
+            cur.itersize = batch
+            cur.execute(query, values)
+            columns = [c.name for c in cur.description]
+            yield columns, masking.apply_rows(columns, _Batched(cur, batch))
+
+
+class _Batched:
+    """The rows of a server-side cursor, `batch` per FETCH (`cursor`: what is still on the server)."""
+
+    def __init__(self, cursor, batch: int) -> None:
+        self.cursor, self.batch = cursor, batch
+
+    def __iter__(self) -> Iterator[tuple]:
+        while rows := self.cursor.fetchmany(self.batch):
+            yield from rows
+
+
+def export_csv(
+    sql: str,
+    params: dict[str, Any],
+    expanding: tuple[str, ...],
+    write,
+    db: Database | None = None,
+    encode: bool = False,
+    batch: int = BATCH,
+    limit: int | None = None,
+) -> int:
+    """Write one read-only query's rows (its first `limit`) as CSV, header first, with `write`;
+    return the number of data rows.
+
+    An export: it runs under GENLENS_EXPORT_TIMEOUT_MS (0: no limit), not the page timeout. The text
+    is `csv_format.csv_lines`' for the same rows (masked the same way), made faster: PostgreSQL
+    writes each row's line itself (`csv_format.SQL_CELLS`: the common types' cells, the commas, the
+    line end) around the cells Python writes from psycopg's values (floats, masked columns, other
+    types). Measured in bench/export.py.
+    """
+    db = db or get_database()
+    policy = masking.current()
+    with read_only(db, db.settings.export_timeout_ms) as conn:
+        query, values = driver_statement(sql, params, expanding, conn.dialect)
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute(f"SELECT * FROM ({query}) AS genlens_q LIMIT 0", values)
+            columns = [c.name for c in cur.description]
+            oids = [c.type_code for c in cur.description]
+        if len(columns) < 2 or len(set(columns)) < len(columns):
+            # one cell per row (csv.writer quotes a lone empty cell) or names SQL cannot tell apart
+            with streaming(sql, params, expanding, db, batch, export=True) as (cols, rows):
+                return write_chunks(cols, itertools.islice(rows, limit), write, encode)
+        masked = (
+            {c for c in columns if c in masking.TEXT_COLUMNS or c in masking.USER_COLUMNS} if policy.enabled else set()
         )
-        columns = list(result.keys())
-        yield columns, masking.apply_rows(columns, result)
+        select, python = _line_select(columns, oids, masked)
+        header = io.StringIO()
+        csv.writer(header, lineterminator="\n").writerow(columns)
+        write(header.getvalue().encode("utf-8") if encode else header.getvalue())
+        n = 0
+        with raw.cursor(name=f"genlens_export_{next(_cursor_names)}") as cur:
+            # The query's ORDER BY keeps its subquery from being flattened: its rows come in its order.
+            cap = "" if limit is None else f" LIMIT {int(limit)}"
+            cur.execute(f"SELECT {select} FROM ({query}) AS genlens_q{cap}", values)
+            for rows in _prefetched(cur, batch):
+                text_ = _lines(rows, python, policy)
+                write(text_.encode("utf-8") if encode else text_)
+                n += len(rows)
+    return n
+
+
+def _prefetched(cur, batch: int) -> Iterator[list[tuple]]:
+    """The cursor's batches, the next one fetched by a thread while this one is written: the
+    server works on the next FETCH instead of waiting (at most two batches are held)."""
+    batches: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            while not stop.is_set():
+                rows = cur.fetchmany(batch)
+                batches.put(rows)
+                if not rows:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread, raised there
+            batches.put(exc)
+
+    worker = threading.Thread(target=fetch, name="genlens-export-fetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = batches.get()
+            if isinstance(item, BaseException):
+                raise item
+            if not item:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a blocked put() finish so the thread sees `stop`
+            try:
+                batches.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        worker.join()
+
+
+def _line_select(columns: list[str], oids: list[int], masked: set[str]) -> tuple[str, list[tuple[int, str, Any]]]:
+    """The select list giving a row's CSV line in pieces, and the pieces Python writes:
+    (position, column, writer). Consecutive SQL-written cells and commas are one text piece."""
+    tokens: list[tuple[str, Any]] = []
+    for i, (name, oid) in enumerate(zip(columns, oids, strict=True)):
+        ref = 'genlens_q."' + name.replace('"', '""') + '"'
+        if i:
+            tokens.append(("sql", "','"))
+        expr = None if name in masked else sql_cell(oid, ref)
+        tokens.append(("sql", expr) if expr is not None else ("py", (ref, name, python_cell(oid))))
+    tokens.append(("sql", "chr(10)"))
+    items: list[str] = []
+    python: list[tuple[int, str, Any]] = []
+    run: list[str] = []
+    for kind, value in tokens:
+        if kind == "sql":
+            run.append(value)
+            continue
+        if run:
+            items.append(" || ".join(run))
+            run = []
+        ref, name, writer = value
+        python.append((len(items), name, writer))
+        items.append(ref)
+    items.append(" || ".join(run))
+    return ", ".join(f"{e} AS p{k}" for k, e in enumerate(items)), python
+
+
+def _lines(rows: list[tuple], python: list[tuple[int, str, Any]], policy: masking.MaskPolicy) -> str:
+    if not python:
+        return "".join(r[0] for r in rows)
+    positions = [k for k, _, _ in python]
+    writers = [w for _, _, w in python]
+    values = masking.apply_rows([c for _, c, _ in python], [tuple(r[k] for k in positions) for r in rows], policy)
+    out = []
+    for row, vals in zip(rows, values, strict=True):
+        line = list(row)
+        for k, w, v in zip(positions, writers, vals, strict=True):
+            line[k] = w(v)
+        out.append("".join(line))
+    return "".join(out)

@@ -22,8 +22,7 @@ from metrics import planner
 from metrics.filters import Filters
 from metrics.scope import Sql, scoped
 from metrics.sources import QUALITY_BINS
-from queries.core import fetch, streaming
-from queries.csv_format import csv_lines
+from queries.core import export_csv, fetch, streaming
 
 HISTOGRAM_BINS = 20
 
@@ -247,11 +246,10 @@ def stream_outliers(
         yield cols, rows
 
 
-def write_outliers_csv(kind: str, f: Filters, threshold: float, out: BinaryIO, db: Database | None = None) -> int:
-    """The full outlier list as CSV (UTF-8) into `out`; return the number of data rows."""
-    n = 0
-    with stream_outliers(kind, f, threshold, db) as (cols, rows):
-        for i, line in enumerate(csv_lines(cols, rows)):
-            out.write(line.encode("utf-8"))
-            n = i
-    return n
+def write_outliers_csv(
+    kind: str, f: Filters, threshold: float, out: BinaryIO, db: Database | None = None, limit: int | None = None
+) -> int:
+    """The outlier list (its first `limit` rows) as CSV (UTF-8) into `out`; return the number of
+    data rows. An export: under GENLENS_EXPORT_TIMEOUT_MS, not the page timeout."""
+    s = outlier_sql(kind, f, threshold, None, db)
+    return export_csv(s.text, s.params, s.expanding, out.write, db, encode=True, limit=limit)

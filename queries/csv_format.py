@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import uuid
 from collections.abc import Iterable, Iterator
@@ -67,6 +68,117 @@ def csv_lines(columns: list[str], rows: Iterable[tuple]) -> Iterator[str]:
         buf.truncate()
         w.writerow([cell(_pandas_value(v)) for v in row])
         yield buf.getvalue()
+
+
+def _text(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def _datetime(value: datetime) -> str:
+    return (value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def _float(value: float) -> str:
+    if value != value or value in (math.inf, -math.inf):
+        return ""
+    text = repr(value)
+    return format(Decimal(text), "f") if "e" in text or "E" in text else text
+
+
+def _decimal(value: Decimal) -> str:
+    return format(value, "f") if value.is_finite() else cell(_pandas_value(value))
+
+
+# cell(_pandas_value(v)) for the exact types a database row holds, without the isinstance chain;
+# every other type (subclasses included) takes the general path, so the text is the same.
+_BY_TYPE = {
+    type(None): lambda v: "",
+    str: _text,
+    int: str,
+    float: _float,
+    datetime: _datetime,
+    date: date.isoformat,
+    uuid.UUID: str,
+    Decimal: _decimal,
+    bool: lambda v: "true" if v else "false",
+}
+
+
+def _cells(row) -> list[str]:
+    get = _BY_TYPE.get
+    return [f(v) if (f := get(type(v))) else cell(_pandas_value(v)) for v in row]
+
+
+def csv_chunks(columns: list[str], rows: Iterable[tuple], rows_per_chunk: int = 2000) -> Iterator[tuple[str, int]]:
+    """(text, data rows in it) of the header then of `rows_per_chunk` rows at a time: the same text
+    as `csv_lines`, joined, in a few large writes (what exports use: bench/export.py)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    yield buf.getvalue(), 0
+    it = iter(rows)
+    while True:
+        chunk = [_cells(r) for r in itertools.islice(it, rows_per_chunk)]
+        if not chunk:
+            return
+        buf.seek(0)
+        buf.truncate()
+        w.writerows(chunk)
+        yield buf.getvalue(), len(chunk)
+
+
+def write_chunks(columns: list[str], rows: Iterable[tuple], write, encode: bool = False) -> int:
+    """Write the CSV of `rows` with `write` (text, or UTF-8 bytes with `encode`); return the data rows."""
+    n = 0
+    for text, count in csv_chunks(columns, rows):
+        write(text.encode("utf-8") if encode else text)
+        n += count
+    return n
+
+
+# The same cell rules in SQL, for exports: PostgreSQL writes the cells of these types itself (type
+# OID -> expression over the column {c}), so no Python object is built for them. Each is exactly
+# cell()'s text of the value psycopg would load, quoted as csv.writer quotes it in a row of several
+# cells (QUOTE_MINIMAL, "\n" line ends: a cell holding , " or a newline is quoted, " doubled).
+_SQL_QUOTED = (
+    "CASE WHEN strpos({v}, ',') > 0 OR strpos({v}, '\"') > 0 OR strpos({v}, chr(10)) > 0"
+    " THEN '\"' || replace({v}, '\"', '\"\"') || '\"' ELSE {v} END"
+)
+_SQL_FORMULA = "(CASE WHEN left({c}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || {c} ELSE {c} END)"
+_SQL_TEXT = _SQL_QUOTED.format(v=_SQL_FORMULA)
+_SQL_UTC = "({c} AT TIME ZONE 'UTC')"
+SQL_CELLS = {
+    25: _SQL_TEXT,  # text
+    1043: _SQL_TEXT,  # varchar
+    2950: "CAST({c} AS text)",  # uuid: lower-case and hyphenated, as str(UUID)
+    20: "CAST({c} AS text)",  # int8
+    23: "CAST({c} AS text)",  # int4
+    21: "CAST({c} AS text)",  # int2
+    16: "CASE WHEN {c} THEN 'true' WHEN NOT {c} THEN 'false' END",  # bool
+    # timestamptz: datetime.isoformat() in UTC, whose microseconds are left out when zero (the time
+    # part holds no other ".")
+    1184: f"replace(to_char({_SQL_UTC}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '') || '+00:00'",
+}
+
+
+def sql_cell(oid: int, column: str) -> str | None:
+    """The SQL text of `column`'s CSV cell (never NULL: ''), or None when Python writes it."""
+    rule = SQL_CELLS.get(oid)
+    return None if rule is None else f"COALESCE({rule.format(c=column)}, '')"
+
+
+def quoted(text: str) -> str:
+    """A cell as csv.writer writes it in a row of several cells (QUOTE_MINIMAL, "\\n" line ends)."""
+    if "," in text or '"' in text or "\n" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def python_cell(oid: int):
+    """The function writing a cell of type `oid` from the value psycopg loads, quoted."""
+    if oid in (700, 701):  # float4, float8: digits only, never quoted
+        return lambda v: "" if v is None else _float(v)
+    return lambda v: quoted(cell(_pandas_value(v)))
 
 
 def dataframe_csv(df) -> bytes:

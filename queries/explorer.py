@@ -22,8 +22,7 @@ import pandas as pd
 from data_access.engine import Database
 from metrics import planner
 from metrics.scope import Sql, scoped, with_signatures
-from queries.core import fetch, streaming
-from queries.csv_format import csv_lines
+from queries.core import export_csv, fetch, streaming
 from queries.filters import STATUSES, FilterError, Filters
 from queries.reports import COLUMNS as REPORT_COLUMNS
 
@@ -206,17 +205,19 @@ def explorer_sql(f: Filters, q: ExplorerQuery, db: Database | None = None) -> Sq
 
 
 @contextmanager
-def stream_rows(f: Filters, q: ExplorerQuery, db: Database | None = None) -> Iterator[tuple[list[str], Any]]:
-    """(columns, rows) of every matching attempt, from a server-side cursor."""
+def stream_rows(
+    f: Filters, q: ExplorerQuery, db: Database | None = None, export: bool = False
+) -> Iterator[tuple[list[str], Any]]:
+    """(columns, rows) of every matching attempt, from a server-side cursor (`export`: a long job,
+    under GENLENS_EXPORT_TIMEOUT_MS)."""
     s = explorer_sql(f, q, db)
-    with streaming(s.text, s.params, s.expanding, db) as (cols, rows):
+    with streaming(s.text, s.params, s.expanding, db, export=export) as (cols, rows):
         yield cols, rows
 
 
-def write_csv(f: Filters, q: ExplorerQuery, out: BinaryIO, db: Database | None = None) -> int:
-    """Stream every matching attempt as CSV (UTF-8) into `out`; return the number of data rows."""
-    n = -1
-    with stream_rows(f, q, db) as (cols, rows):
-        for n, line in enumerate(csv_lines(cols, rows)):  # noqa: B007 - n is the count
-            out.write(line.encode("utf-8"))
-    return max(n, 0)
+def write_csv(f: Filters, q: ExplorerQuery, out: BinaryIO, db: Database | None = None, limit: int | None = None) -> int:
+    """Stream every matching attempt (the first `limit`) as CSV (UTF-8) into `out`, as an export;
+    return the number of data rows. Cells as the CLI writes them (queries.csv_format): with the
+    sidebar filters and statuses only, in the default order, it is the attempts report's file."""
+    s = explorer_sql(f, q, db)
+    return export_csv(s.text, s.params, s.expanding, out.write, db, encode=True, limit=limit)

@@ -13,16 +13,17 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import shlex
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from data_access import audit
-from queries import masking
-from queries.csv_format import csv_lines
+from queries import masking, reports
 from queries.filters import STATUSES, FilterError, Filters, default_window, parse_day, parse_user
 from queries.policy import VIEWER_REPORTS
-from queries.reports import REPORTS, stream_report
+from queries.reports import REPORTS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,6 +72,25 @@ def filters_from_args(args: argparse.Namespace) -> Filters:
     )
 
 
+def export_command(name: str, f: Filters, output: str | None = None) -> str:
+    """The command line writing report `name` for the filters `f` (what a page shows for cron)."""
+
+    def day(dt) -> str:
+        return dt.strftime("%Y-%m-%d") if dt.time() == datetime.min.time() else dt.isoformat()
+
+    args = ["python", "-m", "queries.export", name, "--since", day(f.since), "--until", day(f.until)]
+    for flag, values in (("--model", f.models), ("--type", f.types), ("--status", f.statuses)):
+        for v in values:
+            args += [flag, v]
+    if f.user:
+        args += ["--user", str(f.user)]
+    if f.include_tests:
+        args.append("--include-tests")
+    if output:
+        args += ["--output", output]
+    return " ".join(shlex.quote(a) for a in args)
+
+
 def _audit(args: argparse.Namespace, f: Filters, rows: int) -> None:
     """Best effort: the CLI is an operator tool, so an unwritable audit trail does not fail the export."""
     try:
@@ -89,12 +109,7 @@ def _audit(args: argparse.Namespace, f: Filters, rows: int) -> None:
 
 def write_report(name: str, f: Filters, out) -> int:
     """Stream report `name` as CSV into the text file `out`; return the number of data rows."""
-    n = 0
-    with stream_report(name, f) as (columns, rows):
-        for i, line in enumerate(csv_lines(columns, rows)):
-            out.write(line)
-            n = i
-    return n
+    return reports.write_report(name, f, out.write)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 
 import pandas as pd
 
@@ -20,7 +21,8 @@ from metrics.registry import computable
 from metrics.scope import Sql, scoped, with_signatures
 from metrics.sources import DIMENSIONS
 from queries import masking
-from queries.core import fetch, streaming
+from queries.core import export_csv, fetch, streaming
+from queries.csv_format import write_chunks
 
 # The contract of METRICS.md: each report's columns, in order.
 COLUMNS = {
@@ -160,17 +162,33 @@ def fetch_report(name: str, f: Filters, db: Database | None = None) -> pd.DataFr
 
 
 @contextmanager
-def stream_report(name: str, f: Filters, db: Database | None = None) -> Iterator[tuple[list[str], Iterable[tuple]]]:
+def stream_report(
+    name: str, f: Filters, db: Database | None = None, export: bool = False
+) -> Iterator[tuple[list[str], Iterable[tuple]]]:
     """A report's columns and its rows, streamed from the server (for CSV of any size); the
-    planned reports are a few rows, read at once, the same rows a page shows."""
+    planned reports are a few rows, read at once, the same rows a page shows. `export`: a long
+    job (the CLI, a full download), under GENLENS_EXPORT_TIMEOUT_MS instead of the page timeout."""
     if name in PLANNED:
         names, by, order = PLANNED[name]
         cols, rows = planner.result(f, names, by, order, db)
         yield cols, masking.apply_rows(cols, rows)
         return
     s = report_sql(name, f, db)
-    with streaming(s.text, s.params, s.expanding, db) as (cols, rows):
+    with streaming(s.text, s.params, s.expanding, db, export=export) as (cols, rows):
         yield cols, rows
+
+
+def write_report(
+    name: str, f: Filters, write, db: Database | None = None, encode: bool = False, limit: int | None = None
+) -> int:
+    """Report `name` as CSV through `write` (text, or UTF-8 bytes with `encode`), the contract's
+    bytes (queries.csv_format), streamed as an export; return the number of data rows. `limit`:
+    only the first rows (a page's capped download: the first lines of the full file)."""
+    if name in PLANNED:
+        with stream_report(name, f, db, export=True) as (columns, rows):
+            return write_chunks(columns, islice(rows, limit), write, encode)
+    s = report_sql(name, f, db)
+    return export_csv(s.text, s.params, s.expanding, write, db, encode, limit=limit)
 
 
 def metric_values(f: Filters, names: tuple[str, ...], db: Database | None = None) -> dict:

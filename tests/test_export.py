@@ -205,7 +205,7 @@ def test_attempts_report_streams_from_a_server_side_cursor(handmade_db):
     with reports.stream_report("attempts", f) as (columns, rows):
         assert columns == CONTRACT["attempts"]
         assert not isinstance(rows, (list, tuple))
-        assert isinstance(rows.context.cursor, psycopg.ServerCursor)  # rows stay on the server until read
+        assert isinstance(rows.cursor, psycopg.ServerCursor)  # rows stay on the server until read
         assert len(list(rows)) == 24
     # in small batches: after the first row, the client holds at most one batch of the 24 rows
     s = reports.report_sql("attempts", f)
@@ -213,5 +213,5 @@ def test_attempts_report_streams_from_a_server_side_cursor(handmade_db):
         it = iter(rows)
         first = next(it)
         assert str(first[0]) == handmade.gid(5)  # newest first
-        assert rows.context.cursor.rownumber <= 5
+        assert rows.cursor.rownumber <= 5
         assert 1 + sum(1 for _ in it) == 24

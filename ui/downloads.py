@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import tempfile
 from collections.abc import Callable
+from typing import BinaryIO
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +17,34 @@ from queries.csv_format import dataframe_csv
 from queries.filters import Filters
 
 log = logging.getLogger(__name__)
+
+
+# Streamlit hands a download over as bytes held in the server's memory (st.download_button turns
+# even a file or a callable's result into bytes, kept until the session moves on). So a page offers
+# at most this many rows (~45 MB of attempts CSV, the file's first lines); beyond it, the page shows
+# the CLI command, which streams any size to a file with flat memory.
+BROWSER_MAX_ROWS = 200_000
+ATTEMPT_CSV_BYTES = 222  # bytes per attempts row, measured on the demo data (bench/export.py)
+
+
+def capped_download(total: int, row_bytes: int = ATTEMPT_CSV_BYTES) -> tuple[str, int | None]:
+    """(button label, row limit or None) for a download of `total` rows: count, size and format."""
+    from ui import format as fmt
+
+    rows = min(total, BROWSER_MAX_ROWS)
+    mb = max(1, round(rows * row_bytes / 1e6))
+    if total <= BROWSER_MAX_ROWS:
+        return f"Download CSV (all {fmt.count(total)} rows, ~{mb} MB)", None
+    return f"Download CSV (first {fmt.count(rows)} of {fmt.count(total)} rows, ~{mb} MB)", BROWSER_MAX_ROWS
+
+
+def spooled(write: Callable[[BinaryIO], int]) -> bytes:
+    """The bytes `write` streams into a file, built in a temp file on disk rather than in memory:
+    the one copy held is the one Streamlit serves."""
+    with tempfile.TemporaryFile() as out:
+        write(out)
+        out.seek(0)
+        return out.read()
 
 
 def _row_count(data: bytes) -> int:
