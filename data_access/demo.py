@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from data_access.config import validate_schema
 from data_access.facts import vacuum_facts
@@ -678,6 +678,10 @@ def load_with_stats(
             t0 = time.perf_counter()
             vacuum_facts(engine, schema)
             stats.facts_s += time.perf_counter() - t0
+        # the planner's statistics of the rows just loaded: without them a raw query under a model
+        # filter picks a nested loop that is quadratic in the attempts (bench/writes.py found it)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f"ANALYZE {table}"))
     except BaseException:
         try:
             raw.rollback()

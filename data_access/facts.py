@@ -72,6 +72,7 @@ SELECT CASE WHEN to_regclass(:facts) IS NULL OR to_regclass(:broken) IS NULL THE
 
 
 # --- Freshness: the change log folded on read --------------------------------------------------
+PENDING_CAP = 100_000  # change-log entries counted at most by a check ("100,000+")
 FRESH_TTL_S = 2.0  # how long a freshness check is trusted (a page's queries share one)
 FOLD_BUDGET_S = 1.5  # how long one check may spend folding before pages read generations instead
 MAX_LAG_S = 5.0  # unfolded writes younger than this leave the facts "live" (a page says how fresh)
@@ -106,7 +107,7 @@ def catch_up(db: Database, budget_s: float = FOLD_BUDGET_S) -> Freshness:
     as it was (its transaction is rolled back) and is tried again by the next check.
     """
     fold = f'SELECT "{db.schema}".genlens_fold(:batch)'
-    pending = f'SELECT p.entries, p.oldest, p.folds, now() FROM "{db.schema}".genlens_pending() AS p'
+    pending = f'SELECT p.entries, p.oldest, p.folds, now() FROM "{db.schema}".genlens_pending({PENDING_CAP}) AS p'
     # one batch may outlast the budget (the loop then stops), never the pool's other users
     limit = f"SET LOCAL statement_timeout = {int(max(budget_s, 1.0) * 1000) * 4}"
     deadline = time.monotonic() + budget_s
@@ -149,7 +150,7 @@ def catch_up(db: Database, budget_s: float = FOLD_BUDGET_S) -> Freshness:
         cause = f"folding the change log failed ({fold_error}); GenLens tries again on the next query"
     elif lag > MAX_LAG_S:
         cause = (
-            f"GenLens is folding {entries:,}{'+' if entries >= 1_000_000 else ''} recent writes into its facts table"
+            f"GenLens is folding {entries:,}{'+' if entries >= PENDING_CAP else ''} recent writes into its facts table"
         )
     else:
         return fresh

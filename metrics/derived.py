@@ -144,7 +144,8 @@ COLUMNS: list[tuple[str, str, str]] = [
     # one model and one story type on every attempt of the generation: whatever model and type
     # filter, such a generation keeps all its attempts or none, so its figures are its own (the
     # rollup's p* sums); the others (a retry on a fallback model) are counted live
-    ("pure", "boolean NOT NULL", f"({_one_value('g.model_used')} AND {_one_value('g.story_type')})"),
+    # (nullable, like the m_* columns: an earlier migration's rebuild, re-run, leaves it NULL)
+    ("pure", "boolean", f"({_one_value('g.model_used')} AND {_one_value('g.story_type')})"),
 ] + [
     (name, "numeric" if name[:4] in ("tok_", "dur_") else "jsonb" if name == "retry_phases" else "boolean", expr)
     for name, expr in scope.EXTRAS.items()
@@ -545,14 +546,15 @@ DECLARE
     ix record;
     def text;
 BEGIN
+    -- no fold meanwhile; writers never wait: what they commit while this runs is in the change
+    -- log, and the entries this DELETE takes were committed before the derivation below starts
+    -- (each statement reads what was committed when it began), so they are in it
     PERFORM pg_advisory_xact_lock({LOCK_SPACE}, {FOLD_LOCK});
-    LOCK TABLE generations IN SHARE MODE;
-    TRUNCATE {TABLE}, {ROLLUP_LIST};
-    -- every write committed so far is in what is derived below (writers wait for the lock)
     IF to_regclass('{CHANGES}') IS NOT NULL THEN
         DELETE FROM {CHANGES};
         PERFORM nextval('{FOLDS}');
     END IF;
+    TRUNCATE {TABLE}, {ROLLUP_LIST};
     -- Building the secondary indexes after the rows are in is several times faster than keeping
     -- them up to date row by row: drop them, insert, create them again with the same definitions.
     FOR ix IN SELECT c.relname, pg_get_indexdef(i.indexrelid) AS def

@@ -34,6 +34,8 @@ NEWEST_DELTA = "20260108000000_genlens_change_log.sql"
 # the delta that added the value columns (the tests below migrate a database up to it)
 VALUE_DELTA = "20260107000000_genlens_rollup_value_counts.sql"
 NEW_COLUMNS = ("tokens_n", "duration_sum", "latency_n")
+# the pure generations' sums (20260108)
+PURE_COLUMNS = ("pgens", "pgens_first_success", "pgens_first_terminal", "pgens_retried", "pattempts")
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
 
@@ -70,8 +72,8 @@ def test_the_rollup_keeps_a_sum_and_a_count_of_every_value():
         assert sums[n] == f"count({value})"
         assert total in derived.ROLLUP_NUMERIC and n not in derived.ROLLUP_NUMERIC
     d = derived.delta()
-    assert [c for c, _ in d.rollup_columns] == list(NEW_COLUMNS)
-    assert d.facts_columns == () and not d.refacts and d.rerollup
+    assert [c for c, _ in d.rollup_columns] == [*NEW_COLUMNS, *PURE_COLUMNS]
+    assert d.facts_columns == (("pure", "boolean"),) and d.refacts and d.rerollup
     assert d.functions == (
         "genlens_facts_sync",
         "genlens_fold",

@@ -113,11 +113,11 @@ def test_every_query_gives_the_raw_numbers_on_demo_data(demo_db, monkeypatch, va
     f = replace(DEMO_WINDOW, **variant)
     # a rollup without a model key answers no model filter
     assert planner.rollup_answers(f, (ROLLUP_ERROR,)) == (variant in ({}, {"include_tests": True}))
-    # attempt-level sums come from the rollups under a model filter too, generation-level ones
-    # under a filter on one model
-    assert planner.rollup_answers(f, (ROLLUP,)) == (set(variant) <= {"include_tests", "models"})
-    one = set(variant) <= {"include_tests", "models"} and len(variant.get("models", ())) <= 1
-    assert planner.rollup_answers(f, (ROLLUP,), generations=True) == one
+    # the daily rollup answers any model and story type filter over whole days, generation figures
+    # included (the pure generations' sums and the others live); not a status filter or hours
+    daily = set(variant) <= {"include_tests", "models", "types"}
+    assert planner.rollup_answers(f, (ROLLUP,)) == daily
+    assert planner.rollup_answers(f, (ROLLUP,), generations=True) == daily
     with_facts, raw = _both_ways(demo_db, monkeypatch, f)
     assert len(with_facts["report:attempts"]) > 100
     _same(with_facts, raw)
@@ -554,7 +554,7 @@ def test_rollups_follow_every_write_and_equal_a_rebuild(scratch, admin_engine, m
     # ... and a filter on one model: its generation figures too (the per-model generation sums)
     one = replace(windows[0], models=(busiest.iloc[0],))
     assert planner.rollup_answers(one, (ROLLUP,), generations=True)
-    assert not planner.rollup_answers(by_model, (ROLLUP,), generations=True)
+    assert planner.rollup_answers(by_model, (ROLLUP,), generations=True)  # pure sums + the mixed, live
     summary_one = reports.fetch_report("summary", one)
     assert summary_one["generations"].iloc[0] > 0
     with planner.only("facts"):
@@ -632,9 +632,10 @@ def test_rollups_answer_only_whole_unfiltered_days(demo_db):
     assert not answers(replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",)), (ROLLUP_ERROR,))
     assert not answers(replace(DEMO_WINDOW, statuses=("failed",)))
     assert not answers(replace(DEMO_WINDOW, since=DEMO_WINDOW.since + timedelta(hours=3)))
-    # attempt-level sums: a model filter narrows the rollup rows; other attempt filters do not
+    # attempt-level sums: a model or story type filter narrows the rollup rows; other attempt filters do not
     assert answers(replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",)))
-    assert not answers(replace(DEMO_WINDOW, types=("hero",)))
+    assert answers(replace(DEMO_WINDOW, types=("hero",)))  # the attempt's story type is a key
+    assert not answers(replace(DEMO_WINDOW, types=("hero",)), (ROLLUP_ERROR,))
     assert not answers(replace(DEMO_WINDOW, user="0b0e5a6e-4c1e-4d0c-9a43-2c7a0d5e8f11"))
     hours = replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",), since=DEMO_WINDOW.since + timedelta(hours=3))
     assert not answers(hours)

@@ -32,7 +32,7 @@ BEGIN
     ) THEN
         -- emptied first (a NOT NULL column cannot be added to rows), built again below
         TRUNCATE genlens_facts;
-        EXECUTE $ddl$ALTER TABLE genlens_facts ADD COLUMN IF NOT EXISTS pure boolean NOT NULL$ddl$;
+        EXECUTE $ddl$ALTER TABLE genlens_facts ADD COLUMN IF NOT EXISTS pure boolean$ddl$;
     END IF;
     EXECUTE $ddl$ALTER TABLE genlens_rollup ADD COLUMN IF NOT EXISTS tokens_n bigint NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS duration_sum numeric NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS latency_n bigint NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS pgens bigint NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS pgens_first_success bigint NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS pgens_first_terminal bigint NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS pgens_retried bigint NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS pattempts bigint NOT NULL DEFAULT 0$ddl$;
     EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_changes (generation_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT now())$ddl$;
@@ -280,14 +280,15 @@ DECLARE
     ix record;
     def text;
 BEGIN
+    -- no fold meanwhile; writers never wait: what they commit while this runs is in the change
+    -- log, and the entries this DELETE takes were committed before the derivation below starts
+    -- (each statement reads what was committed when it began), so they are in it
     PERFORM pg_advisory_xact_lock(4612026, 1000000);
-    LOCK TABLE generations IN SHARE MODE;
-    TRUNCATE genlens_facts, genlens_rollup, genlens_rollup_latency, genlens_rollup_phase, genlens_rollup_error, genlens_rollup_retries, genlens_rollup_quality, genlens_rollup_model_retries;
-    -- every write committed so far is in what is derived below (writers wait for the lock)
     IF to_regclass('genlens_changes') IS NOT NULL THEN
         DELETE FROM genlens_changes;
         PERFORM nextval('genlens_folds');
     END IF;
+    TRUNCATE genlens_facts, genlens_rollup, genlens_rollup_latency, genlens_rollup_phase, genlens_rollup_error, genlens_rollup_retries, genlens_rollup_quality, genlens_rollup_model_retries;
     -- Building the secondary indexes after the rows are in is several times faster than keeping
     -- them up to date row by row: drop them, insert, create them again with the same definitions.
     FOR ix IN SELECT c.relname, pg_get_indexdef(i.indexrelid) AS def
