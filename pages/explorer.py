@@ -19,7 +19,7 @@ from queries.glossary import help_text
 from ui import attempts
 from ui import format as fmt
 from ui.data import cached
-from ui.downloads import capped_download, csv_download, spooled
+from ui.downloads import BROWSER_MAX_ROWS, capped_download, csv_download, spooled
 from ui.guard import guarded
 from ui.state import filters
 
@@ -225,7 +225,9 @@ def render() -> None:
     except FilterError as e:
         st.warning(str(e), icon=":material/warning:")
         return
-    total = cached(explorer.explorer_count, fq, q)
+    total = cached(explorer.explorer_count, fq, q, cap=explorer.COUNT_CAP)
+    more = total > explorer.COUNT_CAP  # a search's matches, counted up to the cap
+    of = f"more than {fmt.count(explorer.COUNT_CAP)}" if more else fmt.count(total)
     if not total:
         narrowed = describe_query(statuses, q)
         extra = f" Clear the Explorer's filters ({'; '.join(narrowed)}) or" if narrowed else ""
@@ -250,7 +252,7 @@ def render() -> None:
         note = f" Attempts without a {SORT_LABELS[q.sort].lower()} value are listed last."
     st.caption(
         f"Page {len(stack)} · rows {fmt.count(first_row)}–{fmt.count(first_row + shown - 1)} of "
-        f"{fmt.count(total)} attempts, sorted by {SORT_LABELS[q.sort].lower()} "
+        f"{of} attempts, sorted by {SORT_LABELS[q.sort].lower()} "
         f"({DIR_LABELS['desc' if q.descending else 'asc'].lower()}).{note}"
     )
 
@@ -279,6 +281,8 @@ def render() -> None:
         width="stretch",
     )
     label, limit = capped_download(total)
+    if more:  # how many match is not known: the file holds the first BROWSER_MAX_ROWS at most
+        label, limit = f"Download CSV (up to {fmt.count(BROWSER_MAX_ROWS)} rows)", BROWSER_MAX_ROWS
     csv_download(
         csv_maker(fq, q, limit),
         "attempts",
@@ -292,7 +296,7 @@ def render() -> None:
         own = describe_query((), q) + ([f"sorted by {SORT_LABELS[q.sort].lower()}"] if q.sort != "created_at" else [])
         own += ["oldest first"] if not q.descending else []
         st.caption(
-            f"All {fmt.count(total)} rows: run the command below, which streams any size to a file."
+            f"All {of} rows: run the command below, which streams any size to a file."
             + (f" It applies the sidebar filters and statuses, not the Explorer's {'; '.join(own)}." if own else "")
         )
         st.code(export_command("attempts", fq, output="attempts.csv"), language="bash")

@@ -179,8 +179,15 @@ def explorer_page(
     return ExplorerPage(df[COLUMNS].reset_index(drop=True), next_after)
 
 
-def explorer_count(f: Filters, q: ExplorerQuery, db: Database | None = None) -> int:
-    """Number of attempts matching the sidebar filters and q (all pages)."""
+# A search, a signature or the metadata-issue filter is counted up to this many matches: counting
+# every match of a common word means reading every prompt of the window (10M attempts: past the
+# statement timeout), while the first page stops at its 50th match.
+COUNT_CAP = 10_000
+
+
+def explorer_count(f: Filters, q: ExplorerQuery, db: Database | None = None, cap: int | None = None) -> int:
+    """Number of attempts matching the sidebar filters and q (all pages); with `cap`, a query with
+    a search, a signature or the issues filter is counted up to cap + 1 ("more than cap")."""
     # Attempt counts by status are metrics (per status, under any model filter): no scan for the
     # plain views when the planner has them in a rollup.
     plain = q.signature is None and q.text is None and not q.issues_only and not f.types and not f.user
@@ -191,7 +198,13 @@ def explorer_count(f: Filters, q: ExplorerQuery, db: Database | None = None) -> 
             counts = planner.row(unfiltered, names, db=db)
             return int(sum(counts[n] for n in names))
     sql, params, expanding, where = _base(f, q, db)
-    df = fetch(sql + f"\nSELECT count(*) AS n FROM x WHERE {where}", params, expanding, db)
+    searched = q.signature is not None or q.text is not None or q.issues_only
+    if cap is not None and searched:
+        params = {**params, "x_cap": int(cap) + 1}
+        count = f"\nSELECT count(*) AS n FROM (SELECT 1 FROM x WHERE {where} LIMIT :x_cap) AS m"
+    else:
+        count = f"\nSELECT count(*) AS n FROM x WHERE {where}"
+    df = fetch(sql + count, params, expanding, db)
     return int(df["n"].iloc[0])
 
 

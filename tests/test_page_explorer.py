@@ -158,3 +158,13 @@ def test_empty_database(empty_db):
     at = open_explorer(status="failed")
     assert not at.exception
     assert any("No attempts match" in i.value and "status failed" in i.value for i in at.info)
+
+
+def test_a_common_search_says_more_than_the_cap(demo_db, monkeypatch):
+    from queries import explorer
+
+    monkeypatch.setattr(explorer, "COUNT_CAP", 100)  # the demo window has fewer than 10,000 matches
+    at = open_explorer(q="a")  # nearly every prompt: counted up to the cap, never all of them
+    assert "of more than 100 attempts" in captions(at)
+    labels = [b.label for b in at.get("download_button")]
+    assert any(label.startswith("Download CSV (up to 200,000 rows)") for label in labels), labels

@@ -240,3 +240,13 @@ def test_empty_database(empty_db):
     out = io.BytesIO()
     assert explorer.write_csv(W, ExplorerQuery(), out) == 0
     assert out.getvalue().decode() == ",".join(reports.COLUMNS["attempts"]) + "\n"
+
+
+def test_a_search_is_counted_up_to_the_cap(demo_db):
+    q = ExplorerQuery(text="a")  # matches nearly every prompt
+    full = explorer.explorer_count(W, q)
+    assert full > 100
+    assert explorer.explorer_count(W, q, cap=100) == 101  # "more than 100"
+    assert explorer.explorer_count(W, q, cap=full) == full  # under the cap: exact
+    # the plain view is always exact (its count is a sum of the rollup's status counts)
+    assert explorer.explorer_count(W, ExplorerQuery(), cap=10) == explorer.explorer_count(W, ExplorerQuery())
