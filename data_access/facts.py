@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from data_access.connection import Database
 
@@ -92,6 +93,10 @@ class Freshness:
 
 
 _fresh_seen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# change-log entries one fold takes, per engine: quartered when a fold outlasts its statement
+# timeout (a backlog of heavy generations), doubled back after each fold that fitted
+_batches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+MIN_FOLD_BATCH = 100
 
 
 def _first_line(exc: BaseException) -> str:
@@ -109,26 +114,36 @@ def catch_up(db: Database, budget_s: float = FOLD_BUDGET_S) -> Freshness:
     fold = f'SELECT "{db.schema}".genlens_fold(:batch)'
     pending = f'SELECT p.entries, p.oldest, p.folds, now() FROM "{db.schema}".genlens_pending({PENDING_CAP}) AS p'
     # one batch may outlast the budget (the loop then stops), never the pool's other users
-    limit = f"SET LOCAL statement_timeout = {int(max(budget_s, 1.0) * 1000) * 4}"
+    limit = f"SET LOCAL statement_timeout = {int(max(budget_s * 4, 0.05) * 1000)}"
     deadline = time.monotonic() + budget_s
     folded, fold_error = 0, ""
     try:
         with db.engine.connect() as conn:
             try:
                 while True:
-                    with conn.begin():
-                        # the reader's sessions default to read-only: folding is the one write it
-                        # may make (genlens_fold runs as its owner; the grants allow nothing else)
-                        conn.execute(text("SET TRANSACTION READ WRITE"))
-                        conn.execute(text(limit))
-                        n = int(conn.execute(text(fold), {"batch": FOLD_BATCH}).scalar() or 0)
+                    batch = _batches.get(db.engine, FOLD_BATCH)
+                    try:
+                        with conn.begin():
+                            # the reader's sessions default to read-only: folding is the one write
+                            # it may make (genlens_fold runs as its owner; grants allow nothing else)
+                            conn.execute(text("SET TRANSACTION READ WRITE"))
+                            conn.execute(text(limit))
+                            n = int(conn.execute(text(fold), {"batch": batch}).scalar() or 0)
+                    except OperationalError as exc:
+                        if "statement timeout" not in str(exc) or batch <= MIN_FOLD_BATCH:
+                            raise
+                        # a batch too big for the budget: smaller ones, so a backlog still drains
+                        _batches[db.engine] = max(MIN_FOLD_BATCH, batch // 4)
+                        continue
                     if n < 0:  # another fold is running: it takes the entries
                         if time.monotonic() > deadline:
                             break
                         time.sleep(0.05)
                         continue
                     folded += n
-                    if n < FOLD_BATCH or time.monotonic() > deadline:
+                    if n == batch and batch < FOLD_BATCH:  # it fitted: try a bigger one next
+                        _batches[db.engine] = min(FOLD_BATCH, batch * 2)
+                    if n < batch or time.monotonic() > deadline:
                         break
             except Exception as exc:  # noqa: BLE001 - said on the page, tried again next check
                 fold_error = _first_line(exc)

@@ -591,7 +591,7 @@ def _gen_prefix(f: Filters) -> str:
 PURE_SUMS = ("pgens", "pgens_first_success", "pgens_first_terminal", "pgens_retried", "pattempts")
 
 
-def _pure_and_mixed(db: Database, keys: tuple[Dimension, ...]) -> str:
+def _pure_and_mixed(db: Database) -> str:
     """Rows with the daily rollup's generation keys and pure sums: the window's rollup rows (the
     generations with one model and one type, which any model and type filter keeps whole or drops),
     and one row per other generation in scope, its figures over the attempts the filter leaves
@@ -735,7 +735,7 @@ class Rollup(Source):
         att = Part(r, tuple(d.rollup_att for d in keys), att_aggs) if att_aggs else None
         params = rollup_params(f)
         if g == "p":  # the pure generations' sums, and the others counted live from the facts
-            gen_src = _pure_and_mixed(db, keys)
+            gen_src = _pure_and_mixed(db)
             params.update(since=f.since, until=f.until)
             gen_keys = tuple(d.rollup_gen for d in keys)
         else:

@@ -639,3 +639,28 @@ def test_rollups_answer_only_whole_unfiltered_days(demo_db):
     assert not answers(replace(DEMO_WINDOW, user="0b0e5a6e-4c1e-4d0c-9a43-2c7a0d5e8f11"))
     hours = replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",), since=DEMO_WINDOW.since + timedelta(hours=3))
     assert not answers(hours)
+
+
+def test_a_backlog_too_big_for_the_budget_drains_in_smaller_folds(scratch, admin_engine):
+    """Every generation rewritten at once: the first fold of the whole log outlasts a tiny budget's
+    statement timeout, so the dashboard folds smaller batches and the log still drains."""
+    from data_access import demo_data
+    from data_access import facts as facts_mod
+
+    demo_data.load(admin_engine, "facts_scratch", 3000, days=5, seed=3, end=T0)
+    with admin_engine.begin() as conn:
+        conn.execute(text("UPDATE facts_scratch.generations SET completed_at = completed_at"))
+        waiting = conn.execute(text("SELECT count(*) FROM facts_scratch.genlens_changes")).scalar()
+    assert waiting >= 3000
+    facts_mod._batches.pop(scratch.engine, None)
+    for _ in range(200):
+        f = facts_mod.catch_up(scratch, budget_s=0.02)  # folds must finish within 80 ms
+        if f.behind == 0:
+            break
+    assert f.live and f.behind == 0, f
+    assert facts_mod._batches[scratch.engine] < facts_mod.FOLD_BATCH  # it had to shrink
+    fold(admin_engine)
+    before = rollup_snapshot(admin_engine)
+    with admin_engine.begin() as conn:
+        conn.execute(text("SELECT facts_scratch.genlens_facts_rebuild()"))
+    assert rollup_snapshot(admin_engine) == before
