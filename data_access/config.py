@@ -34,6 +34,7 @@ class Settings:
     work_mem_mb: int = 64
     use_facts: bool = True  # GENLENS_FACTS=0: always read generations directly (no facts table)
     export_timeout_ms: int = 0  # statement timeout of exports (CLI, full downloads); 0: none
+    fold_every_ms: int = 2000  # the dashboard's folding thread; 0: off (pages still fold on read)
 
     @property
     def embedded(self) -> bool:
@@ -121,4 +122,5 @@ def load_settings() -> Settings:
         work_mem_mb=_int("GENLENS_WORK_MEM_MB", 64, minimum=1),
         use_facts=_flag("GENLENS_FACTS", True),
         export_timeout_ms=_int("GENLENS_EXPORT_TIMEOUT_MS", 0, minimum=0),
+        fold_every_ms=_int("GENLENS_FOLD_EVERY_MS", 2000, minimum=0),
     )

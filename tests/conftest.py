@@ -18,6 +18,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from streamlit.runtime.media_file_manager import MediaFileManager
 
+# No background folding thread in the test process (AppTest would start one that outlives the test
+# and folds whatever database is current): tests fold on read, or call fold themselves, so their
+# exact comparisons are deterministic. tests/test_ui_folding.py starts one on purpose.
+os.environ["GENLENS_FOLD_EVERY_MS"] = "0"
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_END = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 DEMO_GENERATIONS = 2000

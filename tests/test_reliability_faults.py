@@ -220,7 +220,8 @@ def test_the_read_only_role_folds_writes_into_the_facts_and_nothing_else(reader_
         forget_facts(db)
         assert facts_relation(db)  # folded by the reader
         fresh = freshness(db)
-        assert fresh.live and fresh.behind == 0 and fresh.folded >= 1
+        # folded by the reader's role: this check, or the app's folding thread on the same database
+        assert fresh.live and fresh.behind == 0
         with planner.only("facts"):
             assert planner.row(day, ["attempts"])["attempts"] == before + 1
         engine = create_engine(reader_url)

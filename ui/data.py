@@ -95,14 +95,14 @@ def drain(timeout: float | None = None) -> None:
     wait(running, timeout=timeout)
 
 
-FOLD_EVERY_S = 2.0
-
-
 @st.cache_resource(show_spinner=False)
-def start_folding() -> threading.Thread:
+def start_folding() -> threading.Thread | None:
     """One thread per server process that folds the writes waiting into GenLens' facts every
-    FOLD_EVERY_S seconds, so a page's first read rarely has any to fold (and the freshness a page
-    shows is that of the latest fold)."""
+    GENLENS_FOLD_EVERY_MS (2 s), so a page's first read rarely has any to fold (and the freshness
+    a page shows is that of the latest fold). 0: no thread (pages still fold on read; the tests)."""
+    every_s = load_settings().fold_every_ms / 1000
+    if not every_s:
+        return None
 
     def run() -> None:
         import time
@@ -110,14 +110,16 @@ def start_folding() -> threading.Thread:
         from data_access.engine import started_database
         from queries.catalog import fold
 
-        while True:
+        pause = every_s
+        while pause:  # the setting turned to 0 stops it
             try:
                 db = started_database()  # the one pages use; none made here
                 if db is not None:
                     fold(db)
             except Exception:  # noqa: BLE001, S110 - pages report a broken database themselves
                 pass
-            time.sleep(FOLD_EVERY_S)
+            time.sleep(pause)
+            pause = load_settings().fold_every_ms / 1000
 
     thread = threading.Thread(target=run, name="genlens-fold", daemon=True)
     thread.start()
