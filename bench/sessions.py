@@ -29,7 +29,8 @@ os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
 APP_NAME = "genlens-load"  # application_name of the dashboard's connections, to count them
 
 
-def _percentile(values: list[float], q: float) -> float | None:
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear-interpolated percentile q (0-1) of `values`, None when there are none."""
     if not values:
         return None
     values = sorted(values)
@@ -234,14 +235,14 @@ def run(url: str, schema: str, sessions: int, seconds: float, seed: int = 1, tou
         "page_loads": len(every),
         "errors": len(problems),
         "error_examples": sorted(set(problems))[:10],
-        "p50_s": _percentile(every, 0.5),
-        "p95_s": _percentile(every, 0.95),
+        "p50_s": percentile(every, 0.5),
+        "p95_s": percentile(every, 0.95),
         "max_s": max(every) if every else None,
         "pages": {
             p: {
                 "n": len(v),
-                "p50_s": _percentile(v, 0.5),
-                "p95_s": _percentile(v, 0.95),
+                "p50_s": percentile(v, 0.5),
+                "p95_s": percentile(v, 0.95),
                 "max_s": max(v) if v else None,
             }
             for p, v in times.items()

@@ -38,6 +38,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import Engine, text
 
+from bench.sessions import percentile
 from data_access.demo import FAILURES, MODELS, MORALS, NAMES, NOT_RETRIED, STORY_TYPES, TIMEOUTS_MS
 from data_access.facts import CHANGES, FOLD_BATCH, FRESH_TTL_S
 
@@ -164,15 +165,6 @@ def conninfo(engine: Engine) -> str:
     """libpq connection string of an engine (psycopg connects without SQLAlchemy: a pipeline's
     statements, nothing in between)."""
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    if not values:
-        return None
-    values = sorted(values)
-    k = (len(values) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
 @dataclass
