@@ -45,6 +45,7 @@ that by hand.
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -155,13 +156,7 @@ COLUMNS: list[tuple[str, str, str]] = [
 NAMES = [c[0] for c in COLUMNS]
 
 
-def derive_sql(where: str) -> str:
-    """SELECT of the facts rows of the attempts of `generations g` matching `where`."""
-    select = ",\n       ".join(f"{expr} AS {name}" for name, _, expr in COLUMNS)
-    return f"""SELECT {select}
-FROM generations g
-WHERE {where}
-WINDOW w AS (PARTITION BY g.generation_id),
+_WINDOWS = """w AS (PARTITION BY g.generation_id),
        wd AS (PARTITION BY g.generation_id ORDER BY g.attempt_number DESC, g.created_at DESC),
        wa AS (PARTITION BY g.generation_id ORDER BY g.attempt_number, g.created_at),
        wt AS (PARTITION BY g.generation_id, g.story_type ORDER BY g.attempt_number, g.created_at),
@@ -169,6 +164,47 @@ WINDOW w AS (PARTITION BY g.generation_id),
        wmd AS (PARTITION BY g.generation_id, g.model_used ORDER BY g.attempt_number DESC, g.created_at DESC),
        wma AS (PARTITION BY g.generation_id, g.model_used ORDER BY g.attempt_number, g.created_at),
        wmt AS (PARTITION BY g.generation_id, g.model_used, g.story_type ORDER BY g.attempt_number, g.created_at)"""
+# the attempt's own columns the windows order and partition by (passed through as they are)
+_KEYS = ("generation_id", "attempt_number", "status", "model_used", "story_type", "created_at")
+# per-attempt expressions that window columns aggregate: computed once per attempt, below them
+_WINDOW_INPUTS = {"_test": scope.IS_TEST}
+_JSON_READ = re.compile(r"g\.generation_metadata #> '(\{[^']*\})'")
+_RAW_COLUMN = re.compile(r"\bg\.([a-z_]+)\b")
+
+
+def derive_sql(where: str) -> str:
+    """SELECT of the facts rows of the attempts of `generations g` matching `where`.
+
+    COLUMNS' expressions, evaluated in three steps (the rows are the same; the work is a third):
+    each JSON path of generation_metadata is read once per attempt (`_m0`, `_m1`, ...); the
+    per-attempt values are computed from those reads; the window columns are computed over the
+    narrow rows of the second step, so the sorts the windows need never carry the raw attempt."""
+    paths: dict[str, str] = {}
+
+    def read_once(m: re.Match) -> str:
+        return "g." + paths.setdefault(m.group(1), f"_m{len(paths)}")
+
+    values, out = [f"g.{c}" for c in _KEYS], []
+    for name, _, expr in COLUMNS:
+        if " OVER " in expr:
+            for column, per_attempt in _WINDOW_INPUTS.items():
+                expr = expr.replace(per_attempt, f"g.{column}")
+            out.append(f"{expr} AS {name}")
+            continue
+        if name not in _KEYS:
+            values.append(f"{_JSON_READ.sub(read_once, expr)} AS {name}")
+        out.append(f"g.{name} AS {name}")
+    values += [f"{_JSON_READ.sub(read_once, expr)} AS {column}" for column, expr in _WINDOW_INPUTS.items()]
+    raw = sorted({c for v in values for c in _RAW_COLUMN.findall(v)} - set(paths.values()))
+    reads = [f"g.{c}" for c in raw] + [f"g.generation_metadata #> '{p}' AS {m}" for p, m in paths.items()]
+    select, per_attempt = ",\n       ".join(out), ",\n               ".join(values)
+    return f"""SELECT {select}
+FROM (SELECT {per_attempt}
+      FROM (SELECT {", ".join(reads)}
+            FROM generations g
+            WHERE {where} OFFSET 0) AS g
+      OFFSET 0) AS g
+WINDOW {_WINDOWS}"""
 
 
 # --- Daily rollups of the facts (the Overview's summary, daily and by-model figures) ----------------
@@ -372,6 +408,12 @@ def _upsert(key: tuple[str, ...], cols: list[str], upsert: bool) -> str:
     return f"\n        ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}"
 
 
+def _in_key_order(groups: str, upsert: bool) -> str:
+    # Upserts touch the rollup rows in key order, so that two of them never wait for each other in
+    # opposite orders; a rebuild into empty tables needs no order (and may aggregate by hashing).
+    return f" ORDER BY {groups}" if upsert else ""
+
+
 def _rollup_insert(source: str, sign: str, upsert: bool) -> str:
     """INSERT the rollup rows of the facts rows in `source`, times `sign` ('' or '-')."""
     cols = [c for c, _ in ROLLUP_SUMS]
@@ -380,7 +422,7 @@ def _rollup_insert(source: str, sign: str, upsert: bool) -> str:
     groups = ", ".join(str(i + 1) for i in range(len(ROLLUP_KEY)))
     return f"""INSERT INTO {ROLLUP} AS t ({", ".join(ROLLUP_KEY)}, {", ".join(cols)})
         SELECT {keys}, {sums}
-        FROM {source} GROUP BY {groups} ORDER BY {groups}{_upsert(ROLLUP_KEY, cols, upsert)}"""
+        FROM {source} GROUP BY {groups}{_in_key_order(groups, upsert)}{_upsert(ROLLUP_KEY, cols, upsert)}"""
 
 
 def _small_insert(r: SmallRollup, source: str, sign: str, upsert: bool) -> str:
@@ -392,7 +434,7 @@ def _small_insert(r: SmallRollup, source: str, sign: str, upsert: bool) -> str:
         SELECT {", ".join(e for _, _, e in r.key)}, {", ".join(f"{sign}{a}" for _, _, a in r.sums)}
         FROM {source} AS f{join}
         WHERE {r.where}
-        GROUP BY {groups} ORDER BY {groups}{_upsert(key, cols, upsert)}"""
+        GROUP BY {groups}{_in_key_order(groups, upsert)}{_upsert(key, cols, upsert)}"""
 
 
 def _small_deltas(source: str, sign: str) -> str:
@@ -563,6 +605,8 @@ BEGIN
         defs := defs || ix.def;
         EXECUTE format('DROP INDEX %I', ix.relname);
     END LOOP;
+    -- the windows' sorts of every attempt: in memory where they fit
+    PERFORM set_config('work_mem', '256MB', true);
     INSERT INTO {TABLE} ({names})
 {derive_sql("TRUE")};
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -570,9 +614,9 @@ BEGIN
     FOREACH def IN ARRAY defs LOOP
         EXECUTE def;
     END LOOP;
+    ANALYZE {TABLE};  -- first: the rollups' aggregation then knows how few groups there are
     PERFORM genlens_rollup_rebuild();
     DELETE FROM {TABLE}_broken;
-    ANALYZE {TABLE};
     RETURN n;
 END
 $fn$""",
