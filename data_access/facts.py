@@ -32,6 +32,10 @@ CHANGES = "genlens_changes"
 FOLDS = "genlens_folds"  # a sequence: bumped by every fold that moved the facts (a cache key)
 FOLD_LOCK = 1_000_000  # second key of the fold's advisory lock (one fold at a time)
 FOLD_BATCH = 20_000  # change-log entries one genlens_fold call takes
+# The Explorer's searchable text of every attempt (prompt, error message), kept by the fold, and
+# its trigram index (pg_trgm), which finds the attempts containing a text without reading them all.
+TEXT = "genlens_text"
+TEXT_INDEX = "idx_genlens_text_trgm"
 # the functions an API role (Supabase's anon, authenticated) must not call; the dashboard's reader
 # gets EXECUTE on the first two
 FOLD_FUNCTIONS = ("genlens_fold(integer)", "genlens_pending(integer)")
@@ -249,6 +253,7 @@ def forget_facts(db: Database) -> None:
         _facts_seen.pop(db.engine, None)
         _rollups_seen.pop(db.engine, None)
         _fresh_seen.pop(db.engine, None)
+        _search_seen.pop(db.engine, None)
 
 
 _rollups_seen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -280,6 +285,49 @@ def readable_rollups(db: Database) -> frozenset[str]:
     with _facts_lock:
         _rollups_seen[db.engine] = (now + FACTS_TTL_S, ok)
     return ok
+
+
+_search_seen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SEARCH_CHECK = """
+SELECT to_regclass(:t) IS NOT NULL AND has_table_privilege(to_regclass(:t), 'SELECT'),
+       EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(:ix) AND indisvalid),
+       EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm')"""
+
+
+@dataclass(frozen=True)
+class Search:
+    """Where the Explorer's text search reads: the trigram-indexed text table, or every attempt."""
+
+    relation: str  # the text table ("" when the search reads the attempts themselves)
+    cause: str = ""  # no relation: why, in one sentence
+
+
+def search_text(db: Database) -> Search:
+    """The indexed text table when the Explorer's search may use it: the facts are in use and
+    current (the same fold keeps both), the table is readable and its trigram index is built."""
+    if not facts_relation(db):
+        return Search("", "the derived tables are not in use (see the sidebar)")
+    now = time.monotonic()
+    with _facts_lock:
+        seen = _search_seen.get(db.engine)
+    if seen is not None and seen[0] > now:
+        return seen[1]
+    rel, ix = f'"{db.schema}".{TEXT}', f'"{db.schema}".{TEXT_INDEX}'
+    try:
+        with db.engine.connect() as conn:
+            readable, indexed, trgm = conn.execute(text(_SEARCH_CHECK), {"t": rel, "ix": ix}).one()
+    except Exception:  # noqa: BLE001 - the page's own query reports a broken database
+        return Search("", "the search index could not be checked")
+    if not readable:
+        got = Search("", f"{TEXT} is missing or not readable: run `python -m data_access.migrate` as the table owner")
+    elif not indexed:
+        why = "it needs the pg_trgm extension" if not trgm else "run `python -m data_access.migrate`"
+        got = Search("", f"{TEXT} has no trigram index ({why})")
+    else:
+        got = Search(rel)
+    with _facts_lock:
+        _search_seen[db.engine] = (now + FACTS_TTL_S, got)
+    return got
 
 
 def status(db: Database) -> str:

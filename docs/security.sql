@@ -58,6 +58,10 @@ BEGIN
             EXECUTE format('GRANT EXECUTE ON FUNCTION %I.genlens_fold(integer), %I.genlens_pending(integer)'
                            ' TO genlens_reader', s, s);
         END IF;
+        -- the Explorer's search reads the prompts and errors through their trigram index
+        IF to_regclass(format('%I.genlens_text', s)) IS NOT NULL THEN
+            EXECUTE format('GRANT SELECT ON %I.genlens_text TO genlens_reader', s);
+        END IF;
     END IF;
     -- The audit trail (row level security on, no policy by default): the reader reads it for the
     -- Audit page, the writer appends to it (no UPDATE, no DELETE).

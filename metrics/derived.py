@@ -70,6 +70,8 @@ from data_access.facts import (
     ROLLUP_QUALITY,
     ROLLUP_RETRIES,
     TABLE,
+    TEXT,
+    TEXT_INDEX,
 )
 from metrics import registry, scope
 from metrics.signatures import PARAMS as SIGNATURE_PARAMS
@@ -498,6 +500,22 @@ _TRIGGER_EVENTS = (
 )
 
 
+# The searchable text of the given generations' attempts (the Explorer's search, through the
+# trigram index): rows whose text a write changed (or removed) are deleted, new ones inserted; an
+# attempt whose prompt and error are unchanged (a status or metadata update) is left alone, so its
+# index entries are not written again.
+_TEXT_SYNC = f"""DELETE FROM {TEXT} t
+        WHERE t.generation_id = ANY (ids)
+          AND NOT EXISTS (SELECT 1 FROM generations g
+                          WHERE g.generation_id = t.generation_id AND g.attempt_number = t.attempt_number
+                            AND g.prompt IS NOT DISTINCT FROM t.prompt
+                            AND g.error_message IS NOT DISTINCT FROM t.error_message);
+        INSERT INTO {TEXT} (generation_id, attempt_number, prompt, error_message)
+        SELECT g.generation_id, g.attempt_number, g.prompt, g.error_message
+        FROM generations g WHERE g.generation_id = ANY (ids)
+        ON CONFLICT (generation_id, attempt_number) DO NOTHING;"""
+
+
 def functions() -> dict[str, str]:
     """Every GenLens function, name -> its CREATE OR REPLACE FUNCTION statement (today's shape)."""
     names = ", ".join(NAMES)
@@ -529,6 +547,9 @@ BEGIN
     ),
     r AS ({_rollup_insert("new", "", True)}),
     {_small_deltas("new", "")};
+    IF to_regclass('{TEXT}') IS NOT NULL THEN
+        {_TEXT_SYNC}
+    END IF;
 END
 $fn$""",
         # Fold the change log into the facts and rollups: take up to `batch` entries (the oldest
@@ -597,11 +618,14 @@ BEGIN
         PERFORM nextval('{FOLDS}');
     END IF;
     TRUNCATE {TABLE}, {ROLLUP_LIST};
+    IF to_regclass('{TEXT}') IS NOT NULL THEN
+        TRUNCATE {TEXT};
+    END IF;
     -- Building the secondary indexes after the rows are in is several times faster than keeping
     -- them up to date row by row: drop them, insert, create them again with the same definitions.
     FOR ix IN SELECT c.relname, pg_get_indexdef(i.indexrelid) AS def
               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-              WHERE i.indrelid = '{TABLE}'::regclass AND NOT i.indisprimary LOOP
+              WHERE i.indrelid IN ('{TABLE}'::regclass, to_regclass('{TEXT}')) AND NOT i.indisprimary LOOP
         defs := defs || ix.def;
         EXECUTE format('DROP INDEX %I', ix.relname);
     END LOOP;
@@ -610,6 +634,10 @@ BEGIN
     INSERT INTO {TABLE} ({names})
 {derive_sql("TRUE")};
     GET DIAGNOSTICS n = ROW_COUNT;
+    IF to_regclass('{TEXT}') IS NOT NULL THEN
+        INSERT INTO {TEXT} (generation_id, attempt_number, prompt, error_message)
+        SELECT generation_id, attempt_number, prompt, error_message FROM generations;
+    END IF;
     PERFORM set_config('maintenance_work_mem', '256MB', true);
     FOREACH def IN ARRAY defs LOOP
         EXECUTE def;
@@ -617,6 +645,9 @@ BEGIN
     ANALYZE {TABLE};  -- first: the rollups' aggregation then knows how few groups there are
     PERFORM genlens_rollup_rebuild();
     DELETE FROM {TABLE}_broken;
+    IF to_regclass('{TEXT}') IS NOT NULL THEN
+        ANALYZE {TEXT};
+    END IF;
     RETURN n;
 END
 $fn$""",
@@ -627,6 +658,9 @@ BEGIN
     TRUNCATE {TABLE}, {ROLLUP_LIST};
     IF to_regclass('{CHANGES}') IS NOT NULL THEN
         DELETE FROM {CHANGES};
+    END IF;
+    IF to_regclass('{TEXT}') IS NOT NULL THEN
+        TRUNCATE {TEXT};
     END IF;
     RETURN NULL;
 END
@@ -660,7 +694,39 @@ def change_log_tables() -> list[str]:
             "(appended by triggers on generations, emptied by genlens_fold).'"
         ),
         _ddl(f"REVOKE ALL ON {CHANGES} FROM PUBLIC"),
+        # the Explorer's searchable text (prompt, error message) of every attempt, kept by the fold
+        _ddl(
+            f"CREATE TABLE IF NOT EXISTS {TEXT} (generation_id uuid NOT NULL, attempt_number integer NOT NULL,"
+            " prompt text, error_message text, PRIMARY KEY (generation_id, attempt_number))"
+        ),
+        _ddl(
+            f"COMMENT ON TABLE {TEXT} IS 'GenLens: the prompt and error message of every attempt of generations,"
+            " with a trigram index for the Explorer''s search (kept by genlens_fold).'"
+        ),
+        _ddl(f"REVOKE ALL ON {TEXT} FROM PUBLIC"),
+        _TRGM,
     ]
+
+
+# pg_trgm (it ships with PostgreSQL's contrib and on Supabase, where extensions live in the schema
+# `extensions`) and the trigram index over the text. Where the extension may not be created the
+# migration goes on without the index, and the Explorer says its search reads every attempt.
+_TRGM = f"""    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+        BEGIN
+            IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'extensions') THEN
+                CREATE EXTENSION pg_trgm WITH SCHEMA extensions;
+            ELSE
+                CREATE EXTENSION pg_trgm;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE NOTICE 'GenLens: pg_trgm could not be created (%); the Explorer''s search reads every attempt', SQLERRM;
+        END;
+    END IF;
+    IF to_regclass('{TEXT_INDEX}') IS NULL AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+        EXECUTE format('CREATE INDEX {TEXT_INDEX} ON {TEXT} USING gin (prompt %1$s.gin_trgm_ops, error_message %1$s.gin_trgm_ops)',
+                       (SELECT CAST(CAST(extnamespace AS regnamespace) AS text) FROM pg_extension WHERE extname = 'pg_trgm'));
+    END IF;
+"""
 
 
 def change_log_grants() -> list[str]:
@@ -672,11 +738,11 @@ def change_log_grants() -> list[str]:
     return [
         _ddl(f"REVOKE ALL ON FUNCTION {functions} FROM PUBLIC"),
         f"""    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
-    {_ddl(f"REVOKE ALL ON {CHANGES} FROM anon").rstrip()}
+    {_ddl(f"REVOKE ALL ON {CHANGES}, {TEXT} FROM anon").rstrip()}
     {_ddl(f"REVOKE ALL ON FUNCTION {functions} FROM anon").rstrip()}
     END IF;
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
-    {_ddl(f"REVOKE ALL ON {CHANGES} FROM authenticated").rstrip()}
+    {_ddl(f"REVOKE ALL ON {CHANGES}, {TEXT} FROM authenticated").rstrip()}
     {_ddl(f"REVOKE ALL ON FUNCTION {functions} FROM authenticated").rstrip()}
     END IF;
 """,
@@ -685,6 +751,7 @@ def change_log_grants() -> list[str]:
              WHERE r.oid = '{ROLLUP}'::regclass AND a.privilege_type = 'SELECT'
                AND a.grantee <> 0 AND a.grantee <> r.relowner LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION {fold} TO %s', c.role);
+        EXECUTE format('GRANT SELECT ON {TEXT} TO %s', c.role);
     END LOOP;
 """,
     ]

@@ -250,6 +250,11 @@ def render() -> None:
     note = ""
     if q.sort != "created_at":
         note = f" Attempts without a {SORT_LABELS[q.sort].lower()} value are listed last."
+    if q.text:
+        mode = explorer.search_mode(q)
+        if not mode.relation:
+            # never silently slow: say why the search reads every attempt
+            note += f" The search reads every attempt's prompt and error message: {mode.cause}."
     st.caption(
         f"Page {len(stack)} · rows {fmt.count(first_row)}–{fmt.count(first_row + shown - 1)} of "
         f"{of} attempts, sorted by {SORT_LABELS[q.sort].lower()} "

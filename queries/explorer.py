@@ -12,6 +12,7 @@ attempts without that value last, in both directions (their key is +/-Infinity).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -19,7 +20,8 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
-from data_access.engine import Database
+from data_access.engine import Database, get_database
+from data_access.facts import Search, search_text
 from metrics import planner
 from metrics.scope import Sql, scoped, with_signatures
 from queries.core import export_csv, fetch, streaming
@@ -117,11 +119,41 @@ def _base(f: Filters, q: ExplorerQuery, db: Database | None) -> tuple[str, dict[
         bits.append("x.error_signature = :x_signature")
         params["x_signature"] = q.signature
     if q.text is not None:
-        bits.append("(x.prompt ILIKE :x_pattern ESCAPE '\\' OR x.error_message ILIKE :x_pattern ESCAPE '\\')")
         params["x_pattern"] = like_pattern(q.text)
+        found = indexed_search(q, db)
+        if found:
+            # the attempts whose text contains it, by the trigram index (a rare word is found
+            # without reading every prompt); PostgreSQL may as well walk the page order and probe
+            bits.append(
+                f"EXISTS (SELECT 1 FROM {found} t WHERE t.generation_id = x.generation_id"
+                " AND t.attempt_number = x.attempt_number"
+                " AND (t.prompt ILIKE :x_pattern ESCAPE '\\' OR t.error_message ILIKE :x_pattern ESCAPE '\\'))"
+            )
+        else:
+            bits.append("(x.prompt ILIKE :x_pattern ESCAPE '\\' OR x.error_message ILIKE :x_pattern ESCAPE '\\')")
     if q.issues_only:
         bits.append("x.metadata_issue")
     return sql, params, s.expanding, " AND ".join(bits)
+
+
+# A text the trigram index can find: three letters or digits in a row (a shorter one gives the
+# index nothing to look up; it matches so many attempts that the first page comes at once anyway).
+_TRIGRAM = re.compile(r"[^\W_]{3}")
+
+
+def search_mode(q: ExplorerQuery, db: Database | None = None) -> Search:
+    """How the search of `q` runs: through the text table's trigram index (its name), or by
+    reading the attempts (with why)."""
+    db = db or get_database()
+    if q.text is None:
+        return Search("", "no search")
+    if not _TRIGRAM.search(q.text):
+        return Search("", "a text shorter than three letters or digits is looked for in every attempt")
+    return search_text(db)
+
+
+def indexed_search(q: ExplorerQuery, db: Database | None) -> str:
+    return search_mode(q, db).relation
 
 
 def _select(

@@ -36,4 +36,20 @@ def rollup_snapshot(admin_engine, schema: str = "facts_scratch") -> tuple[list, 
         f"SELECT * FROM {schema}.genlens_rollup_model_retries WHERE gens <> 0 ORDER BY 1, 2, 3, 4, 5",
     ]
     with admin_engine.connect() as conn:
+        # the Explorer's searchable text is kept by the same fold (where a migration made it)
+        if conn.execute(text(f"SELECT to_regclass('{schema}.genlens_text') IS NOT NULL")).scalar():
+            queries.append(f"SELECT * FROM {schema}.genlens_text ORDER BY 1, 2")
         return tuple([sorted(dict(r).items()) for r in conn.execute(text(q)).mappings()] for q in queries)
+
+
+def text_mismatches(admin_engine, schema: str) -> int:
+    """Rows where the Explorer's searchable text differs from generations (after a fold)."""
+    cols = "generation_id, attempt_number, prompt, error_message"
+    with admin_engine.connect() as conn:
+        return conn.execute(
+            text(
+                f"SELECT count(*) FROM ((SELECT {cols} FROM {schema}.generations EXCEPT ALL"
+                f" SELECT {cols} FROM {schema}.genlens_text) UNION ALL (SELECT {cols} FROM {schema}.genlens_text"
+                f" EXCEPT ALL SELECT {cols} FROM {schema}.generations)) AS d"
+            )
+        ).scalar()

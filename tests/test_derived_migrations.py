@@ -31,7 +31,7 @@ PINNED_MIGRATIONS = {
     "20260107000000_genlens_rollup_value_counts.sql": "e52b3c76449e170a4941e0924d4052ad59f16911e74b5ab50a805f8faeca9c5a",
     "20260108000000_genlens_change_log.sql": "34b5b11e54076ad0125525ad2a7a6b9dcf42b0427c5ad3698bd49487379b6222",
 }
-NEWEST_DELTA = "20260109000000_genlens_faster_derivation.sql"
+NEWEST_DELTA = "20260109000000_genlens_search_text.sql"
 # the delta that added the value columns (the tests below migrate a database up to it)
 VALUE_DELTA = "20260107000000_genlens_rollup_value_counts.sql"
 NEW_COLUMNS = ("tokens_n", "duration_sum", "latency_n")

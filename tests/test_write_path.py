@@ -24,7 +24,7 @@ from data_access.facts import CHANGES, ROLLUPS, TABLE
 from metrics import planner, registry
 from metrics.sources import DIMENSIONS
 from queries.filters import Filters
-from tests.rollups import fold, rollup_snapshot
+from tests.rollups import fold, rollup_snapshot, text_mismatches
 
 SCHEMA = "writes_scratch"
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)  # the demo rows' end; the writers start 6 hours before
@@ -178,6 +178,7 @@ def test_four_pipeline_writers_a_folder_and_a_reader_never_fail_and_fold_to_a_re
     fold(admin_engine, SCHEMA)
     assert _count(dsn, f"SELECT count(*) FROM {SCHEMA}.{CHANGES}") == 0
     assert _count(dsn, f"SELECT count(*) FROM {SCHEMA}.genlens_facts_broken") == 0
+    assert text_mismatches(admin_engine, SCHEMA) == 0  # the searchable text is every attempt's
     facts, rollups = _facts_rows(admin_engine), rollup_snapshot(admin_engine, SCHEMA)
     assert len(facts) == preloaded + len(expected)
     with admin_engine.begin() as conn:

@@ -41,6 +41,24 @@ BEGIN
     EXECUTE $ddl$REVOKE ALL ON SEQUENCE genlens_folds FROM PUBLIC$ddl$;
     EXECUTE $ddl$COMMENT ON TABLE genlens_changes IS 'GenLens: generations written since the facts were last folded (appended by triggers on generations, emptied by genlens_fold).'$ddl$;
     EXECUTE $ddl$REVOKE ALL ON genlens_changes FROM PUBLIC$ddl$;
+    EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_text (generation_id uuid NOT NULL, attempt_number integer NOT NULL, prompt text, error_message text, PRIMARY KEY (generation_id, attempt_number))$ddl$;
+    EXECUTE $ddl$COMMENT ON TABLE genlens_text IS 'GenLens: the prompt and error message of every attempt of generations, with a trigram index for the Explorer''s search (kept by genlens_fold).'$ddl$;
+    EXECUTE $ddl$REVOKE ALL ON genlens_text FROM PUBLIC$ddl$;
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+        BEGIN
+            IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'extensions') THEN
+                CREATE EXTENSION pg_trgm WITH SCHEMA extensions;
+            ELSE
+                CREATE EXTENSION pg_trgm;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE NOTICE 'GenLens: pg_trgm could not be created (%); the Explorer''s search reads every attempt', SQLERRM;
+        END;
+    END IF;
+    IF to_regclass('idx_genlens_text_trgm') IS NULL AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+        EXECUTE format('CREATE INDEX idx_genlens_text_trgm ON genlens_text USING gin (prompt %1$s.gin_trgm_ops, error_message %1$s.gin_trgm_ops)',
+                       (SELECT CAST(CAST(extnamespace AS regnamespace) AS text) FROM pg_extension WHERE extname = 'pg_trgm'));
+    END IF;
     EXECUTE $ddl$CREATE OR REPLACE FUNCTION genlens_facts_sync(ids uuid[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
 BEGIN
@@ -228,6 +246,18 @@ WINDOW w AS (PARTITION BY g.generation_id),
         WHERE f.quality IS NOT NULL
         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
         ON CONFLICT (scope_day, is_test, model_used, bin) DO UPDATE SET n = t.n + excluded.n;
+    IF to_regclass('genlens_text') IS NOT NULL THEN
+        DELETE FROM genlens_text t
+        WHERE t.generation_id = ANY (ids)
+          AND NOT EXISTS (SELECT 1 FROM generations g
+                          WHERE g.generation_id = t.generation_id AND g.attempt_number = t.attempt_number
+                            AND g.prompt IS NOT DISTINCT FROM t.prompt
+                            AND g.error_message IS NOT DISTINCT FROM t.error_message);
+        INSERT INTO genlens_text (generation_id, attempt_number, prompt, error_message)
+        SELECT g.generation_id, g.attempt_number, g.prompt, g.error_message
+        FROM generations g WHERE g.generation_id = ANY (ids)
+        ON CONFLICT (generation_id, attempt_number) DO NOTHING;
+    END IF;
 END
 $fn$$ddl$;
     EXECUTE $ddl$CREATE OR REPLACE FUNCTION genlens_fold(batch integer DEFAULT 20000) RETURNS integer
@@ -317,11 +347,14 @@ BEGIN
         PERFORM nextval('genlens_folds');
     END IF;
     TRUNCATE genlens_facts, genlens_rollup, genlens_rollup_latency, genlens_rollup_phase, genlens_rollup_error, genlens_rollup_retries, genlens_rollup_quality, genlens_rollup_model_retries;
+    IF to_regclass('genlens_text') IS NOT NULL THEN
+        TRUNCATE genlens_text;
+    END IF;
     -- Building the secondary indexes after the rows are in is several times faster than keeping
     -- them up to date row by row: drop them, insert, create them again with the same definitions.
     FOR ix IN SELECT c.relname, pg_get_indexdef(i.indexrelid) AS def
               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-              WHERE i.indrelid = 'genlens_facts'::regclass AND NOT i.indisprimary LOOP
+              WHERE i.indrelid IN ('genlens_facts'::regclass, to_regclass('genlens_text')) AND NOT i.indisprimary LOOP
         defs := defs || ix.def;
         EXECUTE format('DROP INDEX %I', ix.relname);
     END LOOP;
@@ -421,6 +454,10 @@ WINDOW w AS (PARTITION BY g.generation_id),
        wma AS (PARTITION BY g.generation_id, g.model_used ORDER BY g.attempt_number, g.created_at),
        wmt AS (PARTITION BY g.generation_id, g.model_used, g.story_type ORDER BY g.attempt_number, g.created_at);
     GET DIAGNOSTICS n = ROW_COUNT;
+    IF to_regclass('genlens_text') IS NOT NULL THEN
+        INSERT INTO genlens_text (generation_id, attempt_number, prompt, error_message)
+        SELECT generation_id, attempt_number, prompt, error_message FROM generations;
+    END IF;
     PERFORM set_config('maintenance_work_mem', '256MB', true);
     FOREACH def IN ARRAY defs LOOP
         EXECUTE def;
@@ -428,6 +465,9 @@ WINDOW w AS (PARTITION BY g.generation_id),
     ANALYZE genlens_facts;  -- first: the rollups' aggregation then knows how few groups there are
     PERFORM genlens_rollup_rebuild();
     DELETE FROM genlens_facts_broken;
+    IF to_regclass('genlens_text') IS NOT NULL THEN
+        ANALYZE genlens_text;
+    END IF;
     RETURN n;
 END
 $fn$$ddl$;
@@ -437,6 +477,9 @@ BEGIN
     TRUNCATE genlens_facts, genlens_rollup, genlens_rollup_latency, genlens_rollup_phase, genlens_rollup_error, genlens_rollup_retries, genlens_rollup_quality, genlens_rollup_model_retries;
     IF to_regclass('genlens_changes') IS NOT NULL THEN
         DELETE FROM genlens_changes;
+    END IF;
+    IF to_regclass('genlens_text') IS NOT NULL THEN
+        TRUNCATE genlens_text;
     END IF;
     RETURN NULL;
 END
@@ -464,11 +507,11 @@ END
 $fn$$ddl$;
     EXECUTE $ddl$REVOKE ALL ON FUNCTION genlens_facts_sync(uuid[]), genlens_facts_rebuild(), genlens_rollup_rebuild(), genlens_fold(integer), genlens_pending(integer) FROM PUBLIC$ddl$;
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
-        EXECUTE $ddl$REVOKE ALL ON genlens_changes FROM anon$ddl$;
+        EXECUTE $ddl$REVOKE ALL ON genlens_changes, genlens_text FROM anon$ddl$;
         EXECUTE $ddl$REVOKE ALL ON FUNCTION genlens_facts_sync(uuid[]), genlens_facts_rebuild(), genlens_rollup_rebuild(), genlens_fold(integer), genlens_pending(integer) FROM anon$ddl$;
     END IF;
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
-        EXECUTE $ddl$REVOKE ALL ON genlens_changes FROM authenticated$ddl$;
+        EXECUTE $ddl$REVOKE ALL ON genlens_changes, genlens_text FROM authenticated$ddl$;
         EXECUTE $ddl$REVOKE ALL ON FUNCTION genlens_facts_sync(uuid[]), genlens_facts_rebuild(), genlens_rollup_rebuild(), genlens_fold(integer), genlens_pending(integer) FROM authenticated$ddl$;
     END IF;
     FOR c IN SELECT DISTINCT CAST(CAST(a.grantee AS regrole) AS text) AS role
@@ -476,6 +519,7 @@ $fn$$ddl$;
              WHERE r.oid = 'genlens_rollup'::regclass AND a.privilege_type = 'SELECT'
                AND a.grantee <> 0 AND a.grantee <> r.relowner LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION genlens_fold(integer), genlens_pending(integer) TO %s', c.role);
+        EXECUTE format('GRANT SELECT ON genlens_text TO %s', c.role);
     END LOOP;
     PERFORM genlens_facts_rebuild();
 END
