@@ -20,8 +20,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.types import NullType
 
 from data_access.engine import Database, get_database, read_only
-from queries import masking
-from queries.csv_format import python_cell, sql_cell, write_chunks
+from queries import csv_format, masking
+from queries.csv_format import FLOAT_OIDS, python_cell, sql_cell, sql_float_cell, sql_float_safe, write_chunks
 
 
 def statement(sql: str, params: dict[str, Any], expanding: tuple[str, ...]):
@@ -126,6 +126,8 @@ def export_csv(
     db = db or get_database()
     policy = masking.current()
     with read_only(db, db.settings.export_timeout_ms) as conn:
+        for name, value in csv_format.SQL_CELL_SETTINGS.items():
+            conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
         query, values = driver_statement(sql, params, expanding, conn.dialect)
         raw = conn.connection.driver_connection
         with raw.cursor() as cur:
@@ -139,7 +141,7 @@ def export_csv(
         masked = (
             {c for c in columns if c in masking.TEXT_COLUMNS or c in masking.USER_COLUMNS} if policy.enabled else set()
         )
-        select, python = _line_select(columns, oids, masked)
+        select, python, whole = _line_select(columns, oids, masked)
         header = io.StringIO()
         csv.writer(header, lineterminator="\n").writerow(columns)
         write(header.getvalue().encode("utf-8") if encode else header.getvalue())
@@ -149,7 +151,7 @@ def export_csv(
             cap = "" if limit is None else f" LIMIT {int(limit)}"
             cur.execute(f"SELECT {select} FROM ({query}) AS genlens_q{cap}", values)
             for rows in _prefetched(cur, batch):
-                text_ = _lines(rows, python, policy)
+                text_ = _lines(rows, python, policy, whole)
                 write(text_.encode("utf-8") if encode else text_)
                 n += len(rows)
     return n
@@ -191,35 +193,67 @@ def _prefetched(cur, batch: int) -> Iterator[list[tuple]]:
         worker.join()
 
 
-def _line_select(columns: list[str], oids: list[int], masked: set[str]) -> tuple[str, list[tuple[int, str, Any]]]:
-    """The select list giving a row's CSV line in pieces, and the pieces Python writes:
-    (position, column, writer). Consecutive SQL-written cells and commas are one text piece."""
-    tokens: list[tuple[str, Any]] = []
-    for i, (name, oid) in enumerate(zip(columns, oids, strict=True)):
-        ref = 'genlens_q."' + name.replace('"', '""') + '"'
-        if i:
-            tokens.append(("sql", "','"))
-        expr = None if name in masked else sql_cell(oid, ref)
-        tokens.append(("sql", expr) if expr is not None else ("py", (ref, name, python_cell(oid))))
-    tokens.append(("sql", "chr(10)"))
-    items: list[str] = []
-    python: list[tuple[int, str, Any]] = []
-    run: list[str] = []
-    for kind, value in tokens:
-        if kind == "sql":
-            run.append(value)
-            continue
-        if run:
-            items.append(" || ".join(run))
-            run = []
-        ref, name, writer = value
-        python.append((len(items), name, writer))
-        items.append(ref)
-    items.append(" || ".join(run))
-    return ", ".join(f"{e} AS p{k}" for k, e in enumerate(items)), python
+def _line_select(
+    columns: list[str], oids: list[int], masked: set[str]
+) -> tuple[str, list[tuple[int, str, Any]], bool]:
+    """The select list giving a row's CSV line in pieces, the pieces Python writes (position,
+    column, writer), and whether a first column holds the whole line (else NULL, and the pieces
+    follow). Consecutive SQL-written cells and commas are one text piece.
+
+    Floats are written by PostgreSQL where its digits are repr()'s (csv_format.sql_float_safe):
+    when that makes every cell SQL-written, a row whose floats all are (nearly every row) comes as
+    one line, and the others as the pieces, their floats written by Python."""
+    refs = ['genlens_q."' + name.replace('"', '""') + '"' for name in columns]
+
+    def pieces(floats_in_sql: bool) -> tuple[list[str], list[tuple[int, str, Any]]]:
+        tokens: list[tuple[str, Any]] = []
+        for i, (name, oid, ref) in enumerate(zip(columns, oids, refs, strict=True)):
+            if i:
+                tokens.append(("sql", "','"))
+            expr = None
+            if name not in masked:
+                expr = sql_float_cell(oid, ref) if floats_in_sql and oid in FLOAT_OIDS else sql_cell(oid, ref)
+            tokens.append(("sql", expr) if expr is not None else ("py", (ref, name, python_cell(oid))))
+        tokens.append(("sql", "chr(10)"))
+        items: list[str] = []
+        python: list[tuple[int, str, Any]] = []
+        run: list[str] = []
+        for kind, value in tokens:
+            if kind == "sql":
+                run.append(value)
+                continue
+            if run:
+                items.append(" || ".join(run))
+                run = []
+            ref, name, writer = value
+            python.append((len(items), name, writer))
+            items.append(ref)
+        items.append(" || ".join(run))
+        return items, python
+
+    items, python = pieces(False)
+    floats = [
+        (oid, ref) for name, oid, ref in zip(columns, oids, refs, strict=True) if oid in FLOAT_OIDS and name not in masked
+    ]
+    whole, rest = pieces(True)
+    if not floats or rest:
+        return ", ".join(f"{e} AS p{k}" for k, e in enumerate(items)), python, False
+    safe = " AND ".join(sql_float_safe(oid, ref) for oid, ref in floats)
+    select = [f"CASE WHEN {safe} THEN {whole[0]} END AS line"]
+    select += [f"CASE WHEN NOT ({safe}) THEN {e} END AS p{k}" for k, e in enumerate(items)]
+    return ", ".join(select), python, True
 
 
-def _lines(rows: list[tuple], python: list[tuple[int, str, Any]], policy: masking.MaskPolicy) -> str:
+def _lines(
+    rows: list[tuple], python: list[tuple[int, str, Any]], policy: masking.MaskPolicy, whole: bool = False
+) -> str:
+    if whole:
+        lines = [r[0] for r in rows]
+        if None not in lines:
+            return "".join(lines)
+        return "".join(
+            line if line is not None else _lines([r[1:]], python, policy) for line, r in zip(lines, rows, strict=True)
+        )
     if not python:
         return "".join(r[0] for r in rows)
     positions = [k for k, _, _ in python]

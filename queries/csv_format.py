@@ -158,7 +158,45 @@ SQL_CELLS = {
     # timestamptz: datetime.isoformat() in UTC, whose microseconds are left out when zero (the time
     # part holds no other ".")
     1184: f"replace(to_char({_SQL_UTC}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '') || '+00:00'",
+    # numeric: format(Decimal, "f") is PostgreSQL's own text (plain digits, the value's scale); NaN
+    # is unknown
+    1700: "CASE WHEN {c} <> 'NaN' THEN CAST({c} AS text) END",
 }
+# float8: _float(), i.e. repr() of the float, written without
+# an exponent. PostgreSQL writes the same shortest exact digits (extra_float_digits >= 1, which
+# exports set), in its own layout; read back as numeric (exact) they are the plain decimal, to which
+# repr() adds ".0" when it has no point, except where repr() itself would use an exponent (below
+# 1e-4, from 1e16 on), whose plain form is the decimal as it is. -0.0 keeps its sign.
+_SQL_FLOAT_DIGITS = "CAST(CAST(CAST({x} AS text) AS numeric) AS text)"
+_SQL_FLOAT = (
+    "CASE WHEN {x} IN ('NaN', 'Infinity', '-Infinity') THEN NULL"
+    " WHEN {x} = 0 THEN CASE WHEN CAST({x} AS text) = '-0' THEN '-0.0' ELSE '0.0' END"
+    f" WHEN abs({{x}}) < 1e-4 OR abs({{x}}) >= 1e16 THEN {_SQL_FLOAT_DIGITS}"
+    f" WHEN strpos({_SQL_FLOAT_DIGITS}, '.') > 0 THEN {_SQL_FLOAT_DIGITS}"
+    f" ELSE {_SQL_FLOAT_DIGITS} || '.0' END"
+)
+# The float the cell is of: float4 as psycopg loads it (its shortest float4 digits, read as a float).
+_SQL_FLOAT_OF = {701: "{c}", 700: "CAST(CAST({c} AS text) AS float8)"}
+# Where PostgreSQL's shortest digits are repr()'s: below 2**53 (and not subnormal) a decimal
+# halfway between two floats has more digits than the shortest one inside; from 2**53 on it can be
+# the shortest, and repr() takes it where PostgreSQL does not. Those rare values are Python's.
+_SQL_FLOAT_SAFE = (
+    "({x} IS NULL OR {x} = 0 OR {x} IN ('NaN', 'Infinity', '-Infinity')"
+    " OR (abs({x}) >= 2.2250738585072014e-308 AND abs({x}) < 9007199254740992))"
+)
+FLOAT_OIDS = frozenset(_SQL_FLOAT_OF)
+
+
+def sql_float_cell(oid: int, column: str) -> str:
+    """The CSV cell of a float column where sql_float_safe holds (never NULL: '')."""
+    return f"COALESCE({_SQL_FLOAT.replace('{x}', _SQL_FLOAT_OF[oid]).format(c=column)}, '')"
+
+
+def sql_float_safe(oid: int, column: str) -> str:
+    """SQL condition: sql_float_cell of this value is Python's cell."""
+    return _SQL_FLOAT_SAFE.replace("{x}", _SQL_FLOAT_OF[oid]).format(c=column)
+# what the SQL cells assume of the session (an export's transaction sets it)
+SQL_CELL_SETTINGS = {"extra_float_digits": "1"}
 
 
 def sql_cell(oid: int, column: str) -> str | None:
