@@ -192,7 +192,14 @@ def _scoped_facts(f: Filters, db: Database, facts: str, extras: tuple[str, ...])
             f" WHERE g2.generation_id = g.generation_id AND g2.attempt_number = g.attempt_number)"
         )
 
-    extra = "".join(f", g.{n}" if n in FACT_EXTRAS else f", {raw_column(n)} AS {n}" for n in extras)
+    def read(column: str) -> str:
+        if column in FACT_EXTRAS:
+            return f"g.{column}"
+        if column == "error_message":  # most attempts have none: look up only those that do
+            return f"CASE WHEN g.has_message THEN {raw_column(column)} END"
+        return raw_column(column)
+
+    extra = "".join(f", {read(n)} AS {n}" for n in extras)
     one = "AND g.generation_id = CAST(:gid AS uuid)" if f.generation else ""
     in_window = f"g.scope_at >= :since AND g.scope_at < :until {tests} {one}"
     g1 = G1

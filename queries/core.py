@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import queue
-import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -146,56 +144,25 @@ def export_csv(
         csv.writer(header, lineterminator="\n").writerow(columns)
         write(header.getvalue().encode("utf-8") if encode else header.getvalue())
         n = 0
-        with raw.cursor(name=f"genlens_export_{next(_cursor_names)}") as cur:
-            # The query's ORDER BY keeps its subquery from being flattened: its rows come in its order.
-            cap = "" if limit is None else f" LIMIT {int(limit)}"
-            cur.execute(f"SELECT {select} FROM ({query}) AS genlens_q{cap}", values)
-            for rows in _prefetched(cur, batch):
-                text_ = _lines(rows, python, policy, whole)
+        # The query's ORDER BY keeps its subquery from being flattened: its rows come in its order.
+        cap = "" if limit is None else f" LIMIT {int(limit)}"
+        lines = f"SELECT {select} FROM ({query}) AS genlens_q{cap}"
+        with raw.cursor() as cur:
+            cur.execute(f"SELECT {select} FROM ({query}) AS genlens_q LIMIT 0", values)
+            types = [c.type_code for c in cur.description]
+        # COPY streams the rows as the server makes them (a cursor's FETCHes wait for each other),
+        # and its query may run in parallel; binary, so the lines come as they are, unescaped
+        with raw.cursor() as cur, cur.copy(f"COPY ({lines}) TO STDOUT (FORMAT BINARY)", values) as copy:
+            copy.set_types(types)
+            rows = copy.rows()
+            while chunk := list(itertools.islice(rows, batch)):
+                text_ = _lines(chunk, python, policy, whole)
                 write(text_.encode("utf-8") if encode else text_)
-                n += len(rows)
+                n += len(chunk)
     return n
 
 
-def _prefetched(cur, batch: int) -> Iterator[list[tuple]]:
-    """The cursor's batches, the next one fetched by a thread while this one is written: the
-    server works on the next FETCH instead of waiting (at most two batches are held)."""
-    batches: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def fetch() -> None:
-        try:
-            while not stop.is_set():
-                rows = cur.fetchmany(batch)
-                batches.put(rows)
-                if not rows:
-                    return
-        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread, raised there
-            batches.put(exc)
-
-    worker = threading.Thread(target=fetch, name="genlens-export-fetch", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = batches.get()
-            if isinstance(item, BaseException):
-                raise item
-            if not item:
-                return
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # let a blocked put() finish so the thread sees `stop`
-            try:
-                batches.get(timeout=0.1)
-            except queue.Empty:
-                pass
-        worker.join()
-
-
-def _line_select(
-    columns: list[str], oids: list[int], masked: set[str]
-) -> tuple[str, list[tuple[int, str, Any]], bool]:
+def _line_select(columns: list[str], oids: list[int], masked: set[str]) -> tuple[str, list[tuple[int, str, Any]], bool]:
     """The select list giving a row's CSV line in pieces, the pieces Python writes (position,
     column, writer), and whether a first column holds the whole line (else NULL, and the pieces
     follow). Consecutive SQL-written cells and commas are one text piece.
@@ -213,7 +180,12 @@ def _line_select(
             expr = None
             if name not in masked:
                 expr = sql_float_cell(oid, ref) if floats_in_sql and oid in FLOAT_OIDS else sql_cell(oid, ref)
-            tokens.append(("sql", expr) if expr is not None else ("py", (ref, name, python_cell(oid))))
+            if expr is not None:
+                tokens.append(("sql", expr))
+            elif oid == 700:  # float4 loaded as its text reads, as the cursor's text rows did
+                tokens.append(("py", (f"CAST(CAST({ref} AS text) AS float8)", name, python_cell(701))))
+            else:
+                tokens.append(("py", (ref, name, python_cell(oid))))
         tokens.append(("sql", "chr(10)"))
         items: list[str] = []
         python: list[tuple[int, str, Any]] = []
@@ -233,7 +205,9 @@ def _line_select(
 
     items, python = pieces(False)
     floats = [
-        (oid, ref) for name, oid, ref in zip(columns, oids, refs, strict=True) if oid in FLOAT_OIDS and name not in masked
+        (oid, ref)
+        for name, oid, ref in zip(columns, oids, refs, strict=True)
+        if oid in FLOAT_OIDS and name not in masked
     ]
     whole, rest = pieces(True)
     if not floats or rest:

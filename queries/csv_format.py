@@ -195,6 +195,8 @@ def sql_float_cell(oid: int, column: str) -> str:
 def sql_float_safe(oid: int, column: str) -> str:
     """SQL condition: sql_float_cell of this value is Python's cell."""
     return _SQL_FLOAT_SAFE.replace("{x}", _SQL_FLOAT_OF[oid]).format(c=column)
+
+
 # what the SQL cells assume of the session (an export's transaction sets it)
 SQL_CELL_SETTINGS = {"extra_float_digits": "1"}
 

@@ -244,9 +244,19 @@ def test_random_floats_and_decimals_are_byte_identical(use_schema):
     rng = random.Random(20261202)
     floats = [struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0] for _ in range(3000)]
     floats += [rng.uniform(0, 0.05) for _ in range(500)] + [rng.lognormvariate(7, 2) for _ in range(500)]
-    floats += [1e-4, 9.999999999999999e-05, 1e16, 9999999999999998.0, 1e15, 123.0, -2.5e-9, 5e-324, 1.7976931348623157e308]
+    floats += [
+        1e-4,
+        9.999999999999999e-05,
+        1e16,
+        9999999999999998.0,
+        1e15,
+        123.0,
+        -2.5e-9,
+        5e-324,
+        1.7976931348623157e308,
+    ]
     floats = [f for f in floats if f == f]  # NaN is covered by the edge rows
-    decimals = [f"{rng.randint(-10**12, 10**12)}e{rng.randint(-20, 8)}" for _ in range(500)] + ["0.00", "-0.000100"]
+    decimals = [f"{rng.randint(-(10**12), 10**12)}e{rng.randint(-20, 8)}" for _ in range(500)] + ["0.00", "-0.000100"]
     sql = (
         "SELECT i, f, CASE WHEN abs(f) BETWEEN 1e-30 AND 1e30 THEN CAST(f AS float4) END AS f4, d FROM unnest(CAST(:fs AS float8[])) WITH ORDINALITY AS a(f, i)"
         " LEFT JOIN unnest(CAST(:ds AS numeric[])) WITH ORDINALITY AS b(d, j) ON j = i ORDER BY i"
