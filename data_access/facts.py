@@ -299,7 +299,8 @@ class Search:
     """Where the Explorer's text search reads: the trigram-indexed text table, or every attempt."""
 
     relation: str  # the text table ("" when the search reads the attempts themselves)
-    cause: str = ""  # no relation: why, in one sentence
+    cause: str = ""  # not through the index: why, in one sentence
+    indexed: bool = False  # the trigram index finds the matches (else every text is read)
 
 
 def search_text(db: Database) -> Search:
@@ -324,7 +325,7 @@ def search_text(db: Database) -> Search:
         why = "it needs the pg_trgm extension" if not trgm else "run `python -m data_access.migrate`"
         got = Search("", f"{TEXT} has no trigram index ({why})")
     else:
-        got = Search(rel)
+        got = Search(rel, indexed=True)
     with _facts_lock:
         _search_seen[db.engine] = (now + FACTS_TTL_S, got)
     return got

@@ -252,7 +252,7 @@ def render() -> None:
         note = f" Attempts without a {SORT_LABELS[q.sort].lower()} value are listed last."
     if q.text:
         mode = explorer.search_mode(q)
-        if not mode.relation:
+        if not mode.indexed:
             # never silently slow: say why the search reads every attempt
             note += f" The search reads every attempt's prompt and error message: {mode.cause}."
     st.caption(

@@ -142,14 +142,16 @@ _TRIGRAM = re.compile(r"[^\W_]{3}")
 
 
 def search_mode(q: ExplorerQuery, db: Database | None = None) -> Search:
-    """How the search of `q` runs: through the text table's trigram index (its name), or by
-    reading the attempts (with why)."""
+    """How the search of `q` runs: through the text table's trigram index, by reading that table
+    whole (a short text), or by reading the attempts (with why)."""
     db = db or get_database()
     if q.text is None:
         return Search("", "no search")
-    if not _TRIGRAM.search(q.text):
-        return Search("", "a text shorter than three letters or digits is looked for in every attempt")
-    return search_text(db)
+    found = search_text(db)
+    if found.indexed and not _TRIGRAM.search(q.text):
+        # the text table still: read whole, it is a fraction of the attempts' rows
+        return Search(found.relation, "a text shorter than three letters or digits is looked for in every attempt")
+    return found
 
 
 def indexed_search(q: ExplorerQuery, db: Database | None) -> str:

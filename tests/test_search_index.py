@@ -122,9 +122,10 @@ def test_the_index_finds_what_reading_every_attempt_finds_through_writes(scratch
 
 def test_the_trigram_index_serves_a_search_and_short_texts_read_the_attempts(scratch, admin_engine):
     assert explorer.search_mode(ExplorerQuery(text="dragon")).relation
+    assert explorer.search_mode(ExplorerQuery(text="dragon")).indexed
     short = explorer.search_mode(ExplorerQuery(text="ab"))
-    assert not short.relation and "three letters" in short.cause
-    assert not explorer.search_mode(ExplorerQuery(text="a_b%")).relation
+    assert short.relation and not short.indexed and "three letters" in short.cause  # the table, read whole
+    assert not explorer.search_mode(ExplorerQuery(text="a_b%")).indexed
     # the condition the Explorer writes can be answered from the index (planner steered off the
     # sequential scan it prefers on a table this small)
     with admin_engine.connect() as conn:
@@ -149,7 +150,7 @@ def test_without_the_index_the_search_still_works_and_the_page_says_why(scratch,
         conn.execute(text(f"DROP INDEX {SCHEMA}.{facts.TEXT_INDEX}"))
     facts.forget_facts(scratch)
     mode = explorer.search_mode(ExplorerQuery(text="qwertyz"))
-    assert not mode.relation and "no trigram index" in mode.cause
+    assert not mode.relation and not mode.indexed and "no trigram index" in mode.cause
     assert _matches(ExplorerQuery(text="qwertyz")) == [(gid, 1)]
     at = AppTest.from_file(str(ROOT / "pages" / "explorer.py"), default_timeout=60)
     at.query_params["since"] = f"{W.since:%Y-%m-%d}"
