@@ -16,12 +16,13 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 import pandas as pd
 
 from data_access.engine import Database, get_database
-from data_access.facts import Search, search_text
+from data_access.facts import ROLLUP, Search, facts_relation, readable_rollups, search_text
 from metrics import planner
 from metrics.scope import Sql, scoped, with_signatures
 from queries.core import export_csv, fetch, streaming
@@ -114,7 +115,15 @@ def _base(f: Filters, q: ExplorerQuery, db: Database | None) -> tuple[str, dict[
 )"""
     )
     params = with_signatures(s.params)
-    bits = ["TRUE"]
+    # No attempt is older than its generation's first one (scope_at >= since); none is newer than the
+    # newest attempt day the rollup holds for generations started by `until`: bounds that keep a
+    # walk in created_at order inside the window's attempts (a past window's page otherwise starts
+    # at the newest attempt and reads every later one first)
+    bits = ["x.created_at >= :since"]
+    before = _attempts_before(f, db)
+    if before is not None:
+        bits.append("x.created_at < :x_created_before")
+        params["x_created_before"] = before
     if q.signature is not None:
         bits.append("x.error_signature = :x_signature")
         params["x_signature"] = q.signature
@@ -156,6 +165,24 @@ def search_mode(q: ExplorerQuery, db: Database | None = None) -> Search:
 
 def indexed_search(q: ExplorerQuery, db: Database | None) -> str:
     return search_mode(q, db).relation
+
+
+def _attempts_before(f: Filters, db: Database | None) -> datetime | None:
+    """A time every attempt of the generations started before f.until was created before (from the
+    daily rollup's scope and attempt days, which the facts in use come with); None when unknown."""
+    db = db or get_database()
+    if not facts_relation(db) or ROLLUP not in readable_rollups(db):
+        return None
+    last_day = (f.until - timedelta(microseconds=1)).astimezone(UTC).date()
+    df = fetch(
+        f'SELECT max(attempt_day) AS d FROM "{db.schema}".{ROLLUP} WHERE attempts <> 0 AND scope_day <= :day',
+        {"day": last_day},
+        db=db,
+    )
+    d = df["d"].iloc[0]
+    if d is None or pd.isna(d):
+        return None
+    return datetime.combine(d + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
 
 
 def _select(

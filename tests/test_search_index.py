@@ -161,3 +161,35 @@ def test_without_the_index_the_search_still_works_and_the_page_says_why(scratch,
     captions = " ".join(c.value for c in at.caption)
     assert "reads every attempt's prompt and error message" in captions and "no trigram index" in captions
     assert "of 1 attempts" in captions
+
+
+def test_a_past_window_pages_its_own_attempts_and_its_late_retries(scratch, admin_engine):
+    """A window in the past: the first page (newest first) starts at the window's newest attempts,
+    a retry written two days after the window's end included (its generation started inside), and
+    no later attempt; the count is the attempts report's."""
+    from queries import reports
+
+    past = Filters(since=T0 - timedelta(days=8), until=T0 - timedelta(days=6))
+    gid = str(uuid.uuid4())
+    late = past.until + timedelta(days=2)
+    with admin_engine.begin() as conn:
+        for n, at in ((1, past.until - timedelta(minutes=1)), (2, late)):
+            conn.execute(
+                text(
+                    f"INSERT INTO {SCHEMA}.generations (generation_id, attempt_number, status, model_used,"
+                    " story_type, prompt, created_at, completed_at, generation_metadata, user_id)"
+                    " VALUES (:g, :n, :s, 'gpt-4o-mini', 'hero', 'late retry', :t, :t, '{}', gen_random_uuid())"
+                ),
+                {"g": gid, "n": n, "s": "failed" if n == 1 else "success", "t": at},
+            )
+    fold(admin_engine, SCHEMA)
+    facts.forget_facts(scratch)
+    assert explorer._attempts_before(past, scratch) > late  # the rollup's bound admits the retry
+    page = explorer.explorer_page(past, ExplorerQuery(), None, 50)
+    assert (str(page.rows["generation_id"].iloc[0]), int(page.rows["attempt_number"].iloc[0])) == (gid, 2)
+    assert page.rows["created_at"].max() == late
+    report = reports.fetch_report("attempts", past)
+    assert explorer.explorer_count(past, ExplorerQuery()) == len(report)
+    report["generation_id"] = report["generation_id"].astype(str)
+    newest = report.sort_values(["created_at", "generation_id", "attempt_number"], ascending=False).head(50)
+    assert [str(g) for g in page.rows["generation_id"]] == [str(g) for g in newest["generation_id"]]
