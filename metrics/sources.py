@@ -591,15 +591,20 @@ def _gen_prefix(f: Filters) -> str:
 PURE_SUMS = ("pgens", "pgens_first_success", "pgens_first_terminal", "pgens_retried", "pattempts")
 
 
-def _pure_and_mixed(db: Database) -> str:
+def _pure_and_mixed(db: Database, each: bool = False) -> str:
     """Rows with the daily rollup's generation keys and pure sums: the window's rollup rows (the
     generations with one model and one type, which any model and type filter keeps whole or drops),
     and one row per other generation in scope, its figures over the attempts the filter leaves
-    (from the facts rows, by their partial index): the same figures METRICS.md defines."""
-    cols = ("scope_day", "first_model", "first_type", "status", *PURE_SUMS)
+    (from the facts rows, by their partial index): the same figures METRICS.md defines.
+
+    `each`: keyed by story_type, a generation under every story type its remaining attempts have
+    (a pure generation has one, on all its rows, so its final row's type is it)."""
+    cols = ("scope_day", "first_model", "story_type" if each else "first_type", "status", *PURE_SUMS)
     rollup = f"""SELECT {", ".join(cols)} FROM "{db.schema}".{ROLLUP}
         WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND {ROLLUP_TYPES} AND pattempts <> 0"""
-    mixed = f"""SELECT CAST(x.first_at AT TIME ZONE 'UTC' AS date), x.first_model, x.first_type, x.final_status,
+    types = ",\n                   array_agg(DISTINCT m.story_type) AS types" if each else ""
+    expand = " CROSS JOIN LATERAL unnest(x.types) AS t(story_type)" if each else ""
+    mixed = f"""SELECT CAST(x.first_at AT TIME ZONE 'UTC' AS date), x.first_model, {"t.story_type" if each else "x.first_type"}, x.final_status,
                1, CAST(x.first_status = 'success' AS integer), CAST(x.first_status IN {_in(TERMINAL)} AS integer),
                CAST(x.attempts > 1 AS integer), x.attempts
         FROM (
@@ -608,19 +613,21 @@ def _pure_and_mixed(db: Database) -> str:
                    (array_agg(m.status ORDER BY m.attempt_number, m.created_at))[1] AS first_status,
                    min(m.created_at) AS first_at,
                    (array_agg(m.model_used ORDER BY m.attempt_number, m.created_at))[1] AS first_model,
-                   (array_agg(m.story_type ORDER BY m.attempt_number, m.created_at))[1] AS first_type
+                   (array_agg(m.story_type ORDER BY m.attempt_number, m.created_at))[1] AS first_type{types}
             FROM "{db.schema}".{TABLE} m
             WHERE NOT m.pure AND m.scope_at >= :since AND m.scope_at < :until AND (:tests OR NOT m.is_test)
               AND {ROLLUP_MODELS.replace("model_used", "m.model_used")}
               AND {ROLLUP_TYPES.replace("story_type", "m.story_type")}
             GROUP BY m.generation_id
-        ) AS x"""
+        ) AS x{expand}"""
     return f"(\n        {rollup}\n        UNION ALL\n        {mixed}\n    ) AS r"
 
 
 def _rollup_gen(p: Primitive, g: str, each: bool = False) -> str | None:
     if each:  # per story type: counted on the row of each generation's first attempt of the type
         if isinstance(p, Generations) and p.first is None and not p.retried and p.final in (None, ("success",)):
+            if g == "p":  # the pure ones on their final row, the others once per type (live)
+                return f"COALESCE(sum(pgens){_filter(_status(p.final))}, 0)"
             return f"COALESCE(sum({g}type_gens{'_success' if p.final else ''}), 0)"
         return None
     if isinstance(p, GenerationAttempts):
@@ -706,8 +713,6 @@ class Rollup(Source):
             return "percentiles of a value other than latency"
         g = _gen_prefix(f)
         each = any(d.each for d in need.by)
-        if g == "p" and need.gen_prims and each:
-            return "generations of each story type under a filter on story types or several models"
         for p in need.att_prims:
             if isinstance(p, Percentile):
                 continue
@@ -735,7 +740,7 @@ class Rollup(Source):
         att = Part(r, tuple(d.rollup_att for d in keys), att_aggs) if att_aggs else None
         params = rollup_params(f)
         if g == "p":  # the pure generations' sums, and the others counted live from the facts
-            gen_src = _pure_and_mixed(db)
+            gen_src = _pure_and_mixed(db, each=any(d.each for d in keys))
             params.update(since=f.since, until=f.until)
             gen_keys = tuple(d.rollup_gen for d in keys)
         else:

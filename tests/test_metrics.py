@@ -175,11 +175,9 @@ def test_the_planner_takes_the_cheapest_able_source_and_says_why(demo_db):
     # any model and type filter: the pure generations' sums and the others counted live
     plan = planner.explain(["success_rate", "total_cost_usd"], replace(DEMO_WINDOW, types=("hero",)))
     assert plan.source == "rollup" and plan.declined == ()
+    # generations of each story type too (a generation under each type its remaining attempts have)
     plan = planner.explain(["succeeded"], replace(DEMO_WINDOW, types=("hero",)), by=("story_type_each",))
-    assert plan.source == "facts"
-    assert plan.declined == (
-        ("rollup", "generations of each story type under a filter on story types or several models"),
-    )
+    assert plan.source == "rollup" and plan.declined == ()
     plan = planner.explain(["p95_latency_ms"], replace(DEMO_WINDOW, types=("hero",)))
     assert ("rollup", "a story type filter (genlens_rollup_latency has no story type key)") in plan.declined
     plan = planner.explain(["succeeded"], DEMO_WINDOW, by=("attempts_taken",))

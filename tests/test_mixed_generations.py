@@ -18,7 +18,7 @@ from tests.test_metrics import _compare
 SCHEMA = "mixed_scratch"
 T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 WINDOW = Filters(since=T0 - timedelta(days=12), until=T0 + timedelta(days=1))
-BREAKDOWNS = [(), ("model_used",), ("story_type",), ("day",), ("day_bucket",), ("day", "model_used")]
+BREAKDOWNS = [(), ("model_used",), ("story_type",), ("day",), ("day_bucket",), ("day", "model_used"), ("story_type_each",)]
 A, B = "openai/gpt-4o-mini", "deepseek/deepseek-chat"
 VARIANTS = {
     "two-models": {"models": (A, B)},
@@ -86,8 +86,14 @@ def test_generation_figures_under_model_and_type_filters_equal_raw(mixed, use_sc
     use_schema(SCHEMA)
     f = replace(WINDOW, **VARIANTS[variant])
     answered: set[str] = set()
+    each: set[str] = set()
     for by in BREAKDOWNS:
-        answered |= set(_compare(f, by).get("rollup", []))
+        got = set(_compare(f, by).get("rollup", []))
+        answered |= got
+        if by == ("story_type_each",):
+            each = got
+    # generations of each story type (a generation retried as another type under both) too
+    assert "generations" in each, each
     # the rollup answered generation figures (success rate among them), so the live part was used
     assert {"generations", "success_rate", "first_attempt_success_rate", "avg_attempts_per_generation"} <= answered
     plan = planner.explain(["success_rate"], f)
