@@ -17,7 +17,7 @@ A source that cannot answer says why in one sentence (`declines`); the planner
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 from datetime import time as dtime
 from typing import Any
@@ -449,6 +449,32 @@ def _picked(att_prims: tuple[Primitive, ...]) -> frozenset[int]:
     return frozenset(i for i, p in enumerate(att_prims) if isinstance(p, Extreme | Joined | Newest))
 
 
+FAILURES = ("failed", "timeout")
+
+
+def _narrowed(need: Need, f: Filters) -> Filters:
+    """`f` with its attempts narrowed to the statuses every primitive counts (the Errors page's
+    failed and timed-out attempts): the same figures, from the failures' rows only (an index of
+    them) instead of all the window's attempts. Generation figures need every attempt: not then."""
+    if f.statuses:
+        return f
+    if any(d.rows.startswith(f"status IN {_in(FAILURES)}") for d in need.by) and all(
+        p == Generations() for p in need.gen_prims
+    ):
+        # a breakdown by something of the failures only (error groups): every figure and group is
+        # over their rows, and generations are counted among them
+        return replace(f, statuses=FAILURES)
+    if need.gen_prims or not need.att_prims or need.by:  # (a breakdown keeps its groups of zero)
+        return f
+    wanted: set[str] = set()
+    for p in need.att_prims:
+        statuses = p.statuses if isinstance(p, Attempts | Known | Total) else None
+        if statuses is None:
+            return f
+        wanted |= set(statuses)
+    return replace(f, statuses=tuple(sorted(wanted)))
+
+
 class Scoped(Source):
     """The attempts in scope, from `generations` (raw) or from the facts table (facts)."""
 
@@ -468,7 +494,7 @@ class Scoped(Source):
             "phases": tuple(f"{k}_{p}" for p in PHASES for k in ("tok", "dur")),
             "retries": ("retry_phases",),
         }.get(unpivot, ())
-        s = scoped(f, db, extras=kinds + phase_values, facts=self.facts)
+        s = scoped(_narrowed(need, f), db, extras=kinds + phase_values, facts=self.facts)
         att_prims, gen_prims = need.att_prims, need.gen_prims
         col = {p: _p(i) for i, p in enumerate(att_prims + gen_prims)}
         keys = need.by
