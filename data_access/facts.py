@@ -61,6 +61,8 @@ ROLLUP_LIST = ", ".join(ROLLUPS)
 # The daily rollup's newest column (metrics/derived.py's newest delta adds it): a rollup without it
 # was made by an earlier migration, and is not read until the newest one runs.
 ROLLUP_LATEST_MARK = "pattempts"
+# each rollup's newest column (its newest migration added it): a table without it is not read
+ROLLUP_MARKS = {ROLLUP: ROLLUP_LATEST_MARK, ROLLUP_LATENCY: "story_type", ROLLUP_QUALITY: "story_type"}
 
 FACTS_TTL_S = 5.0  # how long a "the facts table is usable" answer is trusted
 _facts_seen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -268,16 +270,17 @@ def readable_rollups(db: Database) -> frozenset[str]:
     if seen is not None and seen[0] > now:
         return seen[1]
     names = {f'"{db.schema}".{t}': t for t in ROLLUPS}
+    marks = [ROLLUP_MARKS.get(t, "") for t in ROLLUPS]
     try:
         with db.engine.connect() as conn:
             found = conn.execute(
                 text(
-                    "SELECT t FROM unnest(CAST(:ts AS text[])) AS t"
+                    "SELECT t FROM unnest(CAST(:ts AS text[]), CAST(:marks AS text[])) AS x(t, mark)"
                     " WHERE to_regclass(t) IS NOT NULL AND has_table_privilege(CAST(to_regclass(t) AS oid), 'SELECT')"
-                    " AND (t <> :daily OR EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(t)"
-                    " AND attname = :mark AND NOT attisdropped))"
+                    " AND (mark = '' OR EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(t)"
+                    " AND attname = mark AND NOT attisdropped))"
                 ),
-                {"ts": list(names), "daily": f'"{db.schema}".{ROLLUP}', "mark": ROLLUP_LATEST_MARK},
+                {"ts": list(names), "marks": marks},
             ).scalars()
             ok = frozenset(names[t] for t in found)
     except Exception:  # noqa: BLE001 - the page's own query reports a broken database

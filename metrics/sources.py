@@ -685,7 +685,9 @@ ROLLUP_MODEL_KEY: dict[str, str | None] = {
 
 # Each rollup table's key for a story type filter (None: none): attempt sums only, since what a
 # type filter leaves of a generation is its attempts of those types.
-ROLLUP_TYPE_KEY: dict[str, str | None] = {t: ("story_type" if t == ROLLUP else None) for t in ROLLUP_MODEL_KEY}
+ROLLUP_TYPE_KEY: dict[str, str | None] = {
+    t: ("story_type" if t in (ROLLUP, ROLLUP_LATENCY, ROLLUP_QUALITY) else None) for t in ROLLUP_MODEL_KEY
+}
 
 
 def rollup_declines(f: Filters, db: Database, tables: frozenset[str], generations: bool = False) -> str | None:
@@ -835,7 +837,7 @@ class QualityRollup(Source):
 
     def render(self, need: Need, f: Filters, db: Database) -> Rendered:
         per = QUALITY_BINS // int(need.by[0].name.rsplit("_", 1)[1])
-        r = f'(SELECT * FROM "{db.schema}".{ROLLUP_QUALITY} WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND n <> 0) AS r'
+        r = f'(SELECT * FROM "{db.schema}".{ROLLUP_QUALITY} WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND {ROLLUP_TYPES} AND n <> 0) AS r'
         key = f"CAST(floor(CAST(bin - 1 AS numeric) / {per}) AS integer) + 1"
         return Rendered(f"WITH {b_cte(Part(r, (key,), ('sum(n)',)), None)}", rollup_params(f), {need.prims[0]: "p0"})
 
@@ -941,7 +943,8 @@ def rollup_percentiles(conn, f: Filters, db: Database, pcts: tuple[Percentile, .
     hist = conn.execute(
         text(
             f"""SELECT {key}bucket, CAST(sum(n) AS bigint) AS n FROM "{db.schema}".{ROLLUP_LATENCY}
-WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} GROUP BY {key}bucket HAVING sum(n) > 0 ORDER BY {key}bucket"""
+WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND {ROLLUP_TYPES}
+GROUP BY {key}bucket HAVING sum(n) > 0 ORDER BY {key}bucket"""
         ),
         window,
     ).all()
@@ -971,7 +974,13 @@ WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} GROUP BY {key}bucket HAVING sum(n) > 0
     values: dict[tuple, float] = {}
     if spans:
         parts = []
-        params: dict[str, Any] = {"since": f.since, "until": f.until, "tests": bool(f.include_tests), "models": models}
+        params: dict[str, Any] = {
+            "since": f.since,
+            "until": f.until,
+            "tests": bool(f.include_tests),
+            "models": models,
+            "types": window["types"],
+        }
         order = list(spans)
         for i, (group, bucket) in enumerate(order):
             lo, hi = min(spans[(group, bucket)]), max(spans[(group, bucket)])
@@ -981,6 +990,7 @@ WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} GROUP BY {key}bucket HAVING sum(n) > 0
   WHERE "{db.schema}".{BUCKET_FN}(g.latency_ms) = :b{i} AND g.latency_ms IS NOT NULL
     AND g.scope_at >= :since AND g.scope_at < :until AND (:tests OR NOT g.is_test){model}
     AND {ROLLUP_MODELS.replace("model_used", "g.model_used")}
+    AND {ROLLUP_TYPES.replace("story_type", "g.story_type")}
   ORDER BY g.latency_ms OFFSET :o{i} LIMIT :n{i})"""
             )
             params |= {f"b{i}": bucket, f"o{i}": lo, f"n{i}": hi - lo + 1} | ({f"m{i}": group} if by_model else {})

@@ -4,15 +4,17 @@
 -- Brings what 20260106000000_genlens_model_facts.sql (and any earlier delta) installed to
 -- today's shape:
 -- genlens_facts gains pure; genlens_rollup gains tokens_n, duration_sum, latency_n, pgens,
--- pgens_first_success, pgens_first_terminal, pgens_retried, pattempts; genlens_facts_sync,
--- genlens_fold, genlens_pending, genlens_rollup_rebuild, genlens_facts_rebuild,
--- genlens_facts_on_truncate, genlens_facts_on_insert, genlens_facts_on_update,
--- genlens_facts_on_delete replaced; the change log genlens_changes is made (the row-change triggers
--- append to it; genlens_fold folds it); API roles may call no GenLens function, the rollup's reader
--- may fold; the facts and rollups are built again.
+-- pgens_first_success, pgens_first_terminal, pgens_retried, pattempts; genlens_rollup_latency,
+-- genlens_rollup_quality made again with a wider key; genlens_facts_sync, genlens_fold,
+-- genlens_pending, genlens_rollup_rebuild, genlens_facts_rebuild, genlens_facts_on_truncate,
+-- genlens_facts_on_insert, genlens_facts_on_update, genlens_facts_on_delete replaced; the change
+-- log genlens_changes is made (the row-change triggers append to it; genlens_fold folds it); API
+-- roles may call no GenLens function, the rollup's reader may fold; the facts and rollups are built
+-- again.
 -- Nothing happens where genlens_rollup does not exist: that script installed nothing on a
 -- `generations` without its primary key (generation_id, attempt_number) and NOT NULL created_at.
--- Grants: a column added to an existing table keeps the table's grants, so none are needed here.
+-- Grants: a column added to an existing table keeps the table's grants; a rollup made again is
+-- granted again to whoever may read the daily rollup.
 -- Idempotent (ADD COLUMN IF NOT EXISTS, CREATE OR REPLACE, a rebuild), and it carries every change
 -- since that script, so it also repairs a database where an older file ran again after it.
 -- Unqualified names: runs with search_path set to GENLENS_SCHEMA (or public for supabase db push).
@@ -35,6 +37,22 @@ BEGIN
         EXECUTE $ddl$ALTER TABLE genlens_facts ADD COLUMN IF NOT EXISTS pure boolean$ddl$;
     END IF;
     EXECUTE $ddl$ALTER TABLE genlens_rollup ADD COLUMN IF NOT EXISTS tokens_n bigint NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS duration_sum numeric NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS latency_n bigint NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS pgens bigint NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS pgens_first_success bigint NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS pgens_first_terminal bigint NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS pgens_retried bigint NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS pattempts bigint NOT NULL DEFAULT 0$ddl$;
+    IF to_regclass('genlens_rollup_latency') IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unnest(ARRAY['scope_day', 'is_test', 'model_used', 'story_type', 'bucket', 'n']) AS n(name)
+        WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass('genlens_rollup_latency')
+                          AND a.attname = n.name AND NOT a.attisdropped)
+    ) THEN
+        DROP TABLE genlens_rollup_latency;
+    END IF;
+    EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_rollup_latency (scope_day date NOT NULL, is_test boolean NOT NULL, model_used text, story_type text, bucket integer NOT NULL, n bigint NOT NULL, UNIQUE NULLS NOT DISTINCT (scope_day, is_test, model_used, story_type, bucket))$ddl$;
+    IF to_regclass('genlens_rollup_quality') IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unnest(ARRAY['scope_day', 'is_test', 'model_used', 'story_type', 'bin', 'n']) AS n(name)
+        WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass('genlens_rollup_quality')
+                          AND a.attname = n.name AND NOT a.attisdropped)
+    ) THEN
+        DROP TABLE genlens_rollup_quality;
+    END IF;
+    EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_rollup_quality (scope_day date NOT NULL, is_test boolean NOT NULL, model_used text, story_type text, bin integer NOT NULL, n bigint NOT NULL, UNIQUE NULLS NOT DISTINCT (scope_day, is_test, model_used, story_type, bin))$ddl$;
     EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_changes (generation_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT now())$ddl$;
     EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_mixed ON genlens_facts (scope_at) WHERE NOT pure$ddl$;
     EXECUTE $ddl$CREATE SEQUENCE IF NOT EXISTS genlens_folds$ddl$;
@@ -70,12 +88,12 @@ BEGIN
         SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), CAST(created_at AT TIME ZONE 'UTC' AS date), is_test, model_used, status, first_model, story_type, first_type, CAST(m_first_at AT TIME ZONE 'UTC' AS date), m_first_type, -count(*), -COALESCE(sum(cost_usd), 0), -count(cost_usd), -COALESCE(sum(tokens), 0), -count(tokens), -COALESCE(sum(duration_ms), 0), -count(duration_ms), -COALESCE(sum(quality), 0), -count(quality), -COALESCE(sum(CAST(latency_ms AS numeric)), 0), -count(latency_ms), -count(*) FILTER (WHERE metadata_issue), -count(*) FILTER (WHERE not_an_object), -count(*) FILTER (WHERE invalid_cost), -count(*) FILTER (WHERE invalid_quality), -count(*) FILTER (WHERE invalid_tokens), -count(*) FILTER (WHERE invalid_duration), -count(*) FILTER (WHERE is_final), -count(*) FILTER (WHERE is_final AND first_status = 'success'), -count(*) FILTER (WHERE is_final AND first_status IN ('success', 'failed', 'timeout')), -count(*) FILTER (WHERE is_final AND gen_attempts > 1), -count(*) FILTER (WHERE m_final), -count(*) FILTER (WHERE m_final AND m_first_status = 'success'), -count(*) FILTER (WHERE m_final AND m_first_status IN ('success', 'failed', 'timeout')), -count(*) FILTER (WHERE m_final AND m_gen_attempts > 1), -count(*) FILTER (WHERE is_final AND pure), -count(*) FILTER (WHERE is_final AND pure AND first_status = 'success'), -count(*) FILTER (WHERE is_final AND pure AND first_status IN ('success', 'failed', 'timeout')), -count(*) FILTER (WHERE is_final AND pure AND gen_attempts > 1), -count(*) FILTER (WHERE pure), -count(*) FILTER (WHERE status IN ('failed', 'timeout') AND NOT has_message), -count(*) FILTER (WHERE type_first), -count(*) FILTER (WHERE type_first AND final_status = 'success'), -count(*) FILTER (WHERE m_type_first), -count(*) FILTER (WHERE m_type_first AND m_final_status = 'success'), -COALESCE(sum(tok_metadata), 0), -count(tok_metadata), -COALESCE(sum(dur_metadata), 0), -count(dur_metadata), -COALESCE(sum(tok_sections), 0), -count(tok_sections), -COALESCE(sum(dur_sections), 0), -count(dur_sections), -COALESCE(sum(tok_validation), 0), -count(tok_validation), -COALESCE(sum(dur_validation), 0), -count(dur_validation)
         FROM old GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
         ON CONFLICT (scope_day, attempt_day, is_test, model_used, status, first_model, story_type, first_type, m_scope_day, m_first_type) DO UPDATE SET attempts = t.attempts + excluded.attempts, cost_usd = t.cost_usd + excluded.cost_usd, cost_n = t.cost_n + excluded.cost_n, tokens = t.tokens + excluded.tokens, tokens_n = t.tokens_n + excluded.tokens_n, duration_sum = t.duration_sum + excluded.duration_sum, duration_n = t.duration_n + excluded.duration_n, quality_sum = t.quality_sum + excluded.quality_sum, quality_n = t.quality_n + excluded.quality_n, latency_sum = t.latency_sum + excluded.latency_sum, latency_n = t.latency_n + excluded.latency_n, metadata_issues = t.metadata_issues + excluded.metadata_issues, not_an_object = t.not_an_object + excluded.not_an_object, invalid_cost = t.invalid_cost + excluded.invalid_cost, invalid_quality = t.invalid_quality + excluded.invalid_quality, invalid_tokens = t.invalid_tokens + excluded.invalid_tokens, invalid_duration = t.invalid_duration + excluded.invalid_duration, gens = t.gens + excluded.gens, gens_first_success = t.gens_first_success + excluded.gens_first_success, gens_first_terminal = t.gens_first_terminal + excluded.gens_first_terminal, gens_retried = t.gens_retried + excluded.gens_retried, mgens = t.mgens + excluded.mgens, mgens_first_success = t.mgens_first_success + excluded.mgens_first_success, mgens_first_terminal = t.mgens_first_terminal + excluded.mgens_first_terminal, mgens_retried = t.mgens_retried + excluded.mgens_retried, pgens = t.pgens + excluded.pgens, pgens_first_success = t.pgens_first_success + excluded.pgens_first_success, pgens_first_terminal = t.pgens_first_terminal + excluded.pgens_first_terminal, pgens_retried = t.pgens_retried + excluded.pgens_retried, pattempts = t.pattempts + excluded.pattempts, failures_no_message = t.failures_no_message + excluded.failures_no_message, type_gens = t.type_gens + excluded.type_gens, type_gens_success = t.type_gens_success + excluded.type_gens_success, mtype_gens = t.mtype_gens + excluded.mtype_gens, mtype_gens_success = t.mtype_gens_success + excluded.mtype_gens_success, tok_metadata_sum = t.tok_metadata_sum + excluded.tok_metadata_sum, tok_metadata_n = t.tok_metadata_n + excluded.tok_metadata_n, dur_metadata_sum = t.dur_metadata_sum + excluded.dur_metadata_sum, dur_metadata_n = t.dur_metadata_n + excluded.dur_metadata_n, tok_sections_sum = t.tok_sections_sum + excluded.tok_sections_sum, tok_sections_n = t.tok_sections_n + excluded.tok_sections_n, dur_sections_sum = t.dur_sections_sum + excluded.dur_sections_sum, dur_sections_n = t.dur_sections_n + excluded.dur_sections_n, tok_validation_sum = t.tok_validation_sum + excluded.tok_validation_sum, tok_validation_n = t.tok_validation_n + excluded.tok_validation_n, dur_validation_sum = t.dur_validation_sum + excluded.dur_validation_sum, dur_validation_n = t.dur_validation_n + excluded.dur_validation_n),
-    p0 AS (INSERT INTO genlens_rollup_latency AS t (scope_day, is_test, model_used, bucket, n)
-        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, genlens_latency_bucket(f.latency_ms), -count(*)
+    p0 AS (INSERT INTO genlens_rollup_latency AS t (scope_day, is_test, model_used, story_type, bucket, n)
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, f.story_type, genlens_latency_bucket(f.latency_ms), -count(*)
         FROM old AS f
         WHERE f.latency_ms IS NOT NULL
-        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (scope_day, is_test, model_used, bucket) DO UPDATE SET n = t.n + excluded.n),
+        GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT (scope_day, is_test, model_used, story_type, bucket) DO UPDATE SET n = t.n + excluded.n),
         p1 AS (INSERT INTO genlens_rollup_phase AS t (scope_day, is_test, phase, reporting, with_retries, retries)
         SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, k.phase, -count(k.retries), -count(*) FILTER (WHERE k.retries > 0), -COALESCE(sum(k.retries), 0)
         FROM old AS f
@@ -102,12 +120,12 @@ BEGIN
         WHERE f.m_final
         GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
         ON CONFLICT (scope_day, is_test, model_used, gen_attempts, final_status) DO UPDATE SET gens = t.gens + excluded.gens)
-        INSERT INTO genlens_rollup_quality AS t (scope_day, is_test, model_used, bin, n)
-        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, LEAST(width_bucket(f.quality, 0, 1, 100), 100), -count(*)
+        INSERT INTO genlens_rollup_quality AS t (scope_day, is_test, model_used, story_type, bin, n)
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, f.story_type, LEAST(width_bucket(f.quality, 0, 1, 100), 100), -count(*)
         FROM old AS f
         WHERE f.quality IS NOT NULL
-        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (scope_day, is_test, model_used, bin) DO UPDATE SET n = t.n + excluded.n;
+        GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT (scope_day, is_test, model_used, story_type, bin) DO UPDATE SET n = t.n + excluded.n;
     WITH new AS (
         INSERT INTO genlens_facts (generation_id, attempt_number, scope_at, is_test, gen_attempts, final_status, first_status, first_model, first_type, is_final, type_first, m_gen_attempts, m_final_status, m_first_status, m_final, m_type_first, m_first_at, m_first_type, status, model_used, story_type, user_id, created_at, completed_at, has_message, error_signature, latency_ms, cost_usd, tokens, duration_ms, quality, metadata_issue, pure, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, tok_metadata, tok_sections, tok_validation, dur_metadata, dur_sections, dur_validation, retry_phases)
 SELECT g.generation_id AS generation_id,
@@ -208,12 +226,12 @@ WINDOW w AS (PARTITION BY g.generation_id),
         SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), CAST(created_at AT TIME ZONE 'UTC' AS date), is_test, model_used, status, first_model, story_type, first_type, CAST(m_first_at AT TIME ZONE 'UTC' AS date), m_first_type, count(*), COALESCE(sum(cost_usd), 0), count(cost_usd), COALESCE(sum(tokens), 0), count(tokens), COALESCE(sum(duration_ms), 0), count(duration_ms), COALESCE(sum(quality), 0), count(quality), COALESCE(sum(CAST(latency_ms AS numeric)), 0), count(latency_ms), count(*) FILTER (WHERE metadata_issue), count(*) FILTER (WHERE not_an_object), count(*) FILTER (WHERE invalid_cost), count(*) FILTER (WHERE invalid_quality), count(*) FILTER (WHERE invalid_tokens), count(*) FILTER (WHERE invalid_duration), count(*) FILTER (WHERE is_final), count(*) FILTER (WHERE is_final AND first_status = 'success'), count(*) FILTER (WHERE is_final AND first_status IN ('success', 'failed', 'timeout')), count(*) FILTER (WHERE is_final AND gen_attempts > 1), count(*) FILTER (WHERE m_final), count(*) FILTER (WHERE m_final AND m_first_status = 'success'), count(*) FILTER (WHERE m_final AND m_first_status IN ('success', 'failed', 'timeout')), count(*) FILTER (WHERE m_final AND m_gen_attempts > 1), count(*) FILTER (WHERE is_final AND pure), count(*) FILTER (WHERE is_final AND pure AND first_status = 'success'), count(*) FILTER (WHERE is_final AND pure AND first_status IN ('success', 'failed', 'timeout')), count(*) FILTER (WHERE is_final AND pure AND gen_attempts > 1), count(*) FILTER (WHERE pure), count(*) FILTER (WHERE status IN ('failed', 'timeout') AND NOT has_message), count(*) FILTER (WHERE type_first), count(*) FILTER (WHERE type_first AND final_status = 'success'), count(*) FILTER (WHERE m_type_first), count(*) FILTER (WHERE m_type_first AND m_final_status = 'success'), COALESCE(sum(tok_metadata), 0), count(tok_metadata), COALESCE(sum(dur_metadata), 0), count(dur_metadata), COALESCE(sum(tok_sections), 0), count(tok_sections), COALESCE(sum(dur_sections), 0), count(dur_sections), COALESCE(sum(tok_validation), 0), count(tok_validation), COALESCE(sum(dur_validation), 0), count(dur_validation)
         FROM new GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
         ON CONFLICT (scope_day, attempt_day, is_test, model_used, status, first_model, story_type, first_type, m_scope_day, m_first_type) DO UPDATE SET attempts = t.attempts + excluded.attempts, cost_usd = t.cost_usd + excluded.cost_usd, cost_n = t.cost_n + excluded.cost_n, tokens = t.tokens + excluded.tokens, tokens_n = t.tokens_n + excluded.tokens_n, duration_sum = t.duration_sum + excluded.duration_sum, duration_n = t.duration_n + excluded.duration_n, quality_sum = t.quality_sum + excluded.quality_sum, quality_n = t.quality_n + excluded.quality_n, latency_sum = t.latency_sum + excluded.latency_sum, latency_n = t.latency_n + excluded.latency_n, metadata_issues = t.metadata_issues + excluded.metadata_issues, not_an_object = t.not_an_object + excluded.not_an_object, invalid_cost = t.invalid_cost + excluded.invalid_cost, invalid_quality = t.invalid_quality + excluded.invalid_quality, invalid_tokens = t.invalid_tokens + excluded.invalid_tokens, invalid_duration = t.invalid_duration + excluded.invalid_duration, gens = t.gens + excluded.gens, gens_first_success = t.gens_first_success + excluded.gens_first_success, gens_first_terminal = t.gens_first_terminal + excluded.gens_first_terminal, gens_retried = t.gens_retried + excluded.gens_retried, mgens = t.mgens + excluded.mgens, mgens_first_success = t.mgens_first_success + excluded.mgens_first_success, mgens_first_terminal = t.mgens_first_terminal + excluded.mgens_first_terminal, mgens_retried = t.mgens_retried + excluded.mgens_retried, pgens = t.pgens + excluded.pgens, pgens_first_success = t.pgens_first_success + excluded.pgens_first_success, pgens_first_terminal = t.pgens_first_terminal + excluded.pgens_first_terminal, pgens_retried = t.pgens_retried + excluded.pgens_retried, pattempts = t.pattempts + excluded.pattempts, failures_no_message = t.failures_no_message + excluded.failures_no_message, type_gens = t.type_gens + excluded.type_gens, type_gens_success = t.type_gens_success + excluded.type_gens_success, mtype_gens = t.mtype_gens + excluded.mtype_gens, mtype_gens_success = t.mtype_gens_success + excluded.mtype_gens_success, tok_metadata_sum = t.tok_metadata_sum + excluded.tok_metadata_sum, tok_metadata_n = t.tok_metadata_n + excluded.tok_metadata_n, dur_metadata_sum = t.dur_metadata_sum + excluded.dur_metadata_sum, dur_metadata_n = t.dur_metadata_n + excluded.dur_metadata_n, tok_sections_sum = t.tok_sections_sum + excluded.tok_sections_sum, tok_sections_n = t.tok_sections_n + excluded.tok_sections_n, dur_sections_sum = t.dur_sections_sum + excluded.dur_sections_sum, dur_sections_n = t.dur_sections_n + excluded.dur_sections_n, tok_validation_sum = t.tok_validation_sum + excluded.tok_validation_sum, tok_validation_n = t.tok_validation_n + excluded.tok_validation_n, dur_validation_sum = t.dur_validation_sum + excluded.dur_validation_sum, dur_validation_n = t.dur_validation_n + excluded.dur_validation_n),
-    p0 AS (INSERT INTO genlens_rollup_latency AS t (scope_day, is_test, model_used, bucket, n)
-        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, genlens_latency_bucket(f.latency_ms), count(*)
+    p0 AS (INSERT INTO genlens_rollup_latency AS t (scope_day, is_test, model_used, story_type, bucket, n)
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, f.story_type, genlens_latency_bucket(f.latency_ms), count(*)
         FROM new AS f
         WHERE f.latency_ms IS NOT NULL
-        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (scope_day, is_test, model_used, bucket) DO UPDATE SET n = t.n + excluded.n),
+        GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT (scope_day, is_test, model_used, story_type, bucket) DO UPDATE SET n = t.n + excluded.n),
         p1 AS (INSERT INTO genlens_rollup_phase AS t (scope_day, is_test, phase, reporting, with_retries, retries)
         SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, k.phase, count(k.retries), count(*) FILTER (WHERE k.retries > 0), COALESCE(sum(k.retries), 0)
         FROM new AS f
@@ -240,12 +258,12 @@ WINDOW w AS (PARTITION BY g.generation_id),
         WHERE f.m_final
         GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
         ON CONFLICT (scope_day, is_test, model_used, gen_attempts, final_status) DO UPDATE SET gens = t.gens + excluded.gens)
-        INSERT INTO genlens_rollup_quality AS t (scope_day, is_test, model_used, bin, n)
-        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, LEAST(width_bucket(f.quality, 0, 1, 100), 100), count(*)
+        INSERT INTO genlens_rollup_quality AS t (scope_day, is_test, model_used, story_type, bin, n)
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, f.story_type, LEAST(width_bucket(f.quality, 0, 1, 100), 100), count(*)
         FROM new AS f
         WHERE f.quality IS NOT NULL
-        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (scope_day, is_test, model_used, bin) DO UPDATE SET n = t.n + excluded.n;
+        GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT (scope_day, is_test, model_used, story_type, bin) DO UPDATE SET n = t.n + excluded.n;
     IF to_regclass('genlens_text') IS NOT NULL THEN
         DELETE FROM genlens_text t
         WHERE t.generation_id = ANY (ids)
@@ -295,11 +313,11 @@ BEGIN
     INSERT INTO genlens_rollup AS t (scope_day, attempt_day, is_test, model_used, status, first_model, story_type, first_type, m_scope_day, m_first_type, attempts, cost_usd, cost_n, tokens, tokens_n, duration_sum, duration_n, quality_sum, quality_n, latency_sum, latency_n, metadata_issues, not_an_object, invalid_cost, invalid_quality, invalid_tokens, invalid_duration, gens, gens_first_success, gens_first_terminal, gens_retried, mgens, mgens_first_success, mgens_first_terminal, mgens_retried, pgens, pgens_first_success, pgens_first_terminal, pgens_retried, pattempts, failures_no_message, type_gens, type_gens_success, mtype_gens, mtype_gens_success, tok_metadata_sum, tok_metadata_n, dur_metadata_sum, dur_metadata_n, tok_sections_sum, tok_sections_n, dur_sections_sum, dur_sections_n, tok_validation_sum, tok_validation_n, dur_validation_sum, dur_validation_n)
         SELECT CAST(scope_at AT TIME ZONE 'UTC' AS date), CAST(created_at AT TIME ZONE 'UTC' AS date), is_test, model_used, status, first_model, story_type, first_type, CAST(m_first_at AT TIME ZONE 'UTC' AS date), m_first_type, count(*), COALESCE(sum(cost_usd), 0), count(cost_usd), COALESCE(sum(tokens), 0), count(tokens), COALESCE(sum(duration_ms), 0), count(duration_ms), COALESCE(sum(quality), 0), count(quality), COALESCE(sum(CAST(latency_ms AS numeric)), 0), count(latency_ms), count(*) FILTER (WHERE metadata_issue), count(*) FILTER (WHERE not_an_object), count(*) FILTER (WHERE invalid_cost), count(*) FILTER (WHERE invalid_quality), count(*) FILTER (WHERE invalid_tokens), count(*) FILTER (WHERE invalid_duration), count(*) FILTER (WHERE is_final), count(*) FILTER (WHERE is_final AND first_status = 'success'), count(*) FILTER (WHERE is_final AND first_status IN ('success', 'failed', 'timeout')), count(*) FILTER (WHERE is_final AND gen_attempts > 1), count(*) FILTER (WHERE m_final), count(*) FILTER (WHERE m_final AND m_first_status = 'success'), count(*) FILTER (WHERE m_final AND m_first_status IN ('success', 'failed', 'timeout')), count(*) FILTER (WHERE m_final AND m_gen_attempts > 1), count(*) FILTER (WHERE is_final AND pure), count(*) FILTER (WHERE is_final AND pure AND first_status = 'success'), count(*) FILTER (WHERE is_final AND pure AND first_status IN ('success', 'failed', 'timeout')), count(*) FILTER (WHERE is_final AND pure AND gen_attempts > 1), count(*) FILTER (WHERE pure), count(*) FILTER (WHERE status IN ('failed', 'timeout') AND NOT has_message), count(*) FILTER (WHERE type_first), count(*) FILTER (WHERE type_first AND final_status = 'success'), count(*) FILTER (WHERE m_type_first), count(*) FILTER (WHERE m_type_first AND m_final_status = 'success'), COALESCE(sum(tok_metadata), 0), count(tok_metadata), COALESCE(sum(dur_metadata), 0), count(dur_metadata), COALESCE(sum(tok_sections), 0), count(tok_sections), COALESCE(sum(dur_sections), 0), count(dur_sections), COALESCE(sum(tok_validation), 0), count(tok_validation), COALESCE(sum(dur_validation), 0), count(dur_validation)
         FROM genlens_facts GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10;
-    INSERT INTO genlens_rollup_latency AS t (scope_day, is_test, model_used, bucket, n)
-        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, genlens_latency_bucket(f.latency_ms), count(*)
+    INSERT INTO genlens_rollup_latency AS t (scope_day, is_test, model_used, story_type, bucket, n)
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, f.story_type, genlens_latency_bucket(f.latency_ms), count(*)
         FROM genlens_facts AS f
         WHERE f.latency_ms IS NOT NULL
-        GROUP BY 1, 2, 3, 4;
+        GROUP BY 1, 2, 3, 4, 5;
     INSERT INTO genlens_rollup_phase AS t (scope_day, is_test, phase, reporting, with_retries, retries)
         SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, k.phase, count(k.retries), count(*) FILTER (WHERE k.retries > 0), COALESCE(sum(k.retries), 0)
         FROM genlens_facts AS f
@@ -322,11 +340,11 @@ BEGIN
         FROM genlens_facts AS f
         WHERE f.m_final
         GROUP BY 1, 2, 3, 4, 5;
-    INSERT INTO genlens_rollup_quality AS t (scope_day, is_test, model_used, bin, n)
-        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, LEAST(width_bucket(f.quality, 0, 1, 100), 100), count(*)
+    INSERT INTO genlens_rollup_quality AS t (scope_day, is_test, model_used, story_type, bin, n)
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, f.story_type, LEAST(width_bucket(f.quality, 0, 1, 100), 100), count(*)
         FROM genlens_facts AS f
         WHERE f.quality IS NOT NULL
-        GROUP BY 1, 2, 3, 4;
+        GROUP BY 1, 2, 3, 4, 5;
     ANALYZE genlens_rollup, genlens_rollup_latency, genlens_rollup_phase, genlens_rollup_error, genlens_rollup_retries, genlens_rollup_quality, genlens_rollup_model_retries;
 END
 $fn$$ddl$;
@@ -520,6 +538,7 @@ $fn$$ddl$;
                AND a.grantee <> 0 AND a.grantee <> r.relowner LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION genlens_fold(integer), genlens_pending(integer) TO %s', c.role);
         EXECUTE format('GRANT SELECT ON genlens_text TO %s', c.role);
+        EXECUTE format('GRANT SELECT ON genlens_rollup_latency, genlens_rollup_phase, genlens_rollup_error, genlens_rollup_retries, genlens_rollup_quality, genlens_rollup_model_retries TO %s', c.role);
     END LOOP;
     PERFORM genlens_facts_rebuild();
 END
