@@ -62,7 +62,10 @@ ROLLUP_LIST = ", ".join(ROLLUPS)
 # was made by an earlier migration, and is not read until the newest one runs.
 ROLLUP_LATEST_MARK = "pattempts"
 # each rollup's newest column (its newest migration added it): a table without it is not read
-ROLLUP_MARKS = {ROLLUP: ROLLUP_LATEST_MARK, ROLLUP_LATENCY: "story_type", ROLLUP_QUALITY: "story_type"}
+ROLLUP_MARKS = {
+    ROLLUP: ROLLUP_LATEST_MARK,
+    **{t: "story_type" for t in (ROLLUP_LATENCY, ROLLUP_QUALITY, ROLLUP_PHASE, ROLLUP_ERROR)},
+}
 
 FACTS_TTL_S = 5.0  # how long a "the facts table is usable" answer is trusted
 _facts_seen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

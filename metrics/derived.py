@@ -342,7 +342,13 @@ SMALL_ROLLUPS = (
     # normalised {phase: retries}: attempts with a known value, with a value above 0, and the sum
     SmallRollup(
         ROLLUP_PHASE,
-        (_SCOPE_DAY, _IS_TEST, ("phase", "text NOT NULL", "k.phase")),
+        (
+            _SCOPE_DAY,
+            _IS_TEST,
+            ("model_used", "text", "f.model_used"),
+            ("story_type", "text", "f.story_type"),
+            ("phase", "text NOT NULL", "k.phase"),
+        ),
         (
             ("reporting", "bigint", "count(k.retries)"),
             ("with_retries", "bigint", "count(*) FILTER (WHERE k.retries > 0)"),
@@ -355,7 +361,14 @@ SMALL_ROLLUPS = (
     # failed and timed-out attempts per error signature and day (the Errors page's trends)
     SmallRollup(
         ROLLUP_ERROR,
-        (_SCOPE_DAY, _ATTEMPT_DAY, _IS_TEST, ("error_signature", "text NOT NULL", "f.error_signature")),
+        (
+            _SCOPE_DAY,
+            _ATTEMPT_DAY,
+            _IS_TEST,
+            ("model_used", "text", "f.model_used"),
+            ("story_type", "text", "f.story_type"),
+            ("error_signature", "text NOT NULL", "f.error_signature"),
+        ),
         (("n", "bigint", "count(*)"),),
         "f.error_signature IS NOT NULL",
     ),

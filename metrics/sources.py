@@ -677,8 +677,8 @@ ROLLUP_MODEL_KEY: dict[str, str | None] = {
     ROLLUP_LATENCY: "model_used",
     ROLLUP_QUALITY: "model_used",
     ROLLUP_MODEL_RETRIES: "model_used",
-    ROLLUP_PHASE: None,
-    ROLLUP_ERROR: None,
+    ROLLUP_PHASE: "model_used",
+    ROLLUP_ERROR: "model_used",
     ROLLUP_RETRIES: None,
 }
 
@@ -686,7 +686,8 @@ ROLLUP_MODEL_KEY: dict[str, str | None] = {
 # Each rollup table's key for a story type filter (None: none): attempt sums only, since what a
 # type filter leaves of a generation is its attempts of those types.
 ROLLUP_TYPE_KEY: dict[str, str | None] = {
-    t: ("story_type" if t in (ROLLUP, ROLLUP_LATENCY, ROLLUP_QUALITY) else None) for t in ROLLUP_MODEL_KEY
+    t: ("story_type" if t in (ROLLUP, ROLLUP_LATENCY, ROLLUP_QUALITY, ROLLUP_PHASE, ROLLUP_ERROR) else None)
+    for t in ROLLUP_MODEL_KEY
 }
 
 
@@ -857,7 +858,10 @@ class PhaseRetriesRollup(Source):
         return rollup_declines(f, db, frozenset({ROLLUP_PHASE}))
 
     def render(self, need: Need, f: Filters, db: Database) -> Rendered:
-        r = f'(SELECT * FROM "{db.schema}".{ROLLUP_PHASE} WHERE {ROLLUP_WINDOW} AND reporting <> 0) AS r'
+        r = (
+            f'(SELECT * FROM "{db.schema}".{ROLLUP_PHASE}'
+            f" WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND {ROLLUP_TYPES} AND reporting <> 0) AS r"
+        )
         aggs = []
         for p in need.prims:
             if isinstance(p, Known):
@@ -893,12 +897,12 @@ class ErrorRollup(Source):
     def render(self, need: Need, f: Filters, db: Database) -> Rendered:
         day = len(need.by) > 1
         errors = f"""SELECT error_signature AS sig, attempt_day AS day, n FROM "{db.schema}".{ROLLUP_ERROR}
-        WHERE {ROLLUP_WINDOW} AND n <> 0"""
+        WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND {ROLLUP_TYPES} AND n <> 0"""
         if need.by[0].name == "failure_signature":  # and the failures without a message
             errors += f"""
         UNION ALL
         SELECT NULL, attempt_day, failures_no_message FROM "{db.schema}".{ROLLUP}
-        WHERE {ROLLUP_WINDOW} AND attempts <> 0 AND failures_no_message <> 0"""
+        WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND {ROLLUP_TYPES} AND attempts <> 0 AND failures_no_message <> 0"""
         part = Part(f"(\n        {errors}\n    ) AS r", ("sig", "day") if day else ("sig",), ("COALESCE(sum(n), 0)",))
         return Rendered(f"WITH {b_cte(part, None)}", rollup_params(f), {need.prims[0]: "p0"})
 

@@ -114,11 +114,11 @@ def _same(a: dict, b: dict) -> None:
 )
 def test_every_query_gives_the_raw_numbers_on_demo_data(demo_db, monkeypatch, variant):
     f = replace(DEMO_WINDOW, **variant)
-    # a rollup without a model key answers no model filter
-    assert planner.rollup_answers(f, (ROLLUP_ERROR,)) == (variant in ({}, {"include_tests": True}))
     # the daily rollup answers any model and story type filter over whole days, generation figures
-    # included (the pure generations' sums and the others live); not a status filter or hours
+    # included (the pure generations' sums and the others live); not a status filter or hours; so
+    # does the error rollup (attempt counts), keyed by model and story type too
     daily = set(variant) <= {"include_tests", "models", "types"}
+    assert planner.rollup_answers(f, (ROLLUP_ERROR,)) == daily
     assert planner.rollup_answers(f, (ROLLUP,)) == daily
     assert planner.rollup_answers(f, (ROLLUP,), generations=True) == daily
     with_facts, raw = _both_ways(demo_db, monkeypatch, f)
@@ -632,13 +632,14 @@ def test_rollups_answer_only_whole_unfiltered_days(demo_db):
 
     assert answers(DEMO_WINDOW, (ROLLUP_ERROR,))
     assert answers(replace(DEMO_WINDOW, include_tests=True), (ROLLUP_ERROR,))
-    assert not answers(replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",)), (ROLLUP_ERROR,))
+    assert answers(replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",)), (ROLLUP_ERROR,))
     assert not answers(replace(DEMO_WINDOW, statuses=("failed",)))
     assert not answers(replace(DEMO_WINDOW, since=DEMO_WINDOW.since + timedelta(hours=3)))
     # attempt-level sums: a model or story type filter narrows the rollup rows; other attempt filters do not
     assert answers(replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",)))
     assert answers(replace(DEMO_WINDOW, types=("hero",)))  # the attempt's story type is a key
-    assert not answers(replace(DEMO_WINDOW, types=("hero",)), (ROLLUP_ERROR,))
+    assert answers(replace(DEMO_WINDOW, types=("hero",)), (ROLLUP_ERROR,))
+    assert not answers(replace(DEMO_WINDOW, types=("hero",)), (facts_mod.ROLLUP_RETRIES,))  # no type key
     assert not answers(replace(DEMO_WINDOW, user="0b0e5a6e-4c1e-4d0c-9a43-2c7a0d5e8f11"))
     hours = replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",), since=DEMO_WINDOW.since + timedelta(hours=3))
     assert not answers(hours)

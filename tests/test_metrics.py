@@ -150,12 +150,12 @@ def test_every_metric_by_every_dimension_equals_raw_on_demo_data(demo_db, varian
     }
     assert seen["facts"] == every
     every = {n for n in every if _rolled_up(n)}
-    if "models" in (spec if isinstance(spec, dict) else {}):  # the phase rollup, value indexes: no model key
-        every = {n for n in every if registry.metric(n).needs != "retry_phase" and not registry.metric(n).bounds}
+    if "models" in (spec if isinstance(spec, dict) else {}):  # the value indexes: no model key
+        every = {n for n in every if not registry.metric(n).bounds}
     if variant in ("none", "tests", "one-model", "two-models"):
         assert seen["rollup"] == every, sorted(seen["rollup"] ^ every)
-    elif variant == "type":  # the daily rollup and the histograms (the phase rollup, value indexes: no type key)
-        daily = {n for n in every if not registry.metric(n).bounds and registry.metric(n).needs != "retry_phase"}
+    elif variant == "type":  # every rollup but the value indexes (no type key)
+        daily = {n for n in every if not registry.metric(n).bounds}
         assert seen["rollup"] == daily, sorted(seen["rollup"] ^ daily)
     else:
         assert "rollup" not in seen

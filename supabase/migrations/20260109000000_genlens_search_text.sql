@@ -5,12 +5,12 @@
 -- today's shape:
 -- genlens_facts gains pure; genlens_rollup gains tokens_n, duration_sum, latency_n, pgens,
 -- pgens_first_success, pgens_first_terminal, pgens_retried, pattempts; genlens_rollup_latency,
--- genlens_rollup_quality made again with a wider key; genlens_facts_sync, genlens_fold,
--- genlens_pending, genlens_rollup_rebuild, genlens_facts_rebuild, genlens_facts_on_truncate,
--- genlens_facts_on_insert, genlens_facts_on_update, genlens_facts_on_delete replaced; the change
--- log genlens_changes is made (the row-change triggers append to it; genlens_fold folds it); API
--- roles may call no GenLens function, the rollup's reader may fold; the facts and rollups are built
--- again.
+-- genlens_rollup_phase, genlens_rollup_error, genlens_rollup_quality made again with a wider key;
+-- genlens_facts_sync, genlens_fold, genlens_pending, genlens_rollup_rebuild, genlens_facts_rebuild,
+-- genlens_facts_on_truncate, genlens_facts_on_insert, genlens_facts_on_update,
+-- genlens_facts_on_delete replaced; the change log genlens_changes is made (the row-change triggers
+-- append to it; genlens_fold folds it); API roles may call no GenLens function, the rollup's reader
+-- may fold; the facts and rollups are built again.
 -- Nothing happens where genlens_rollup does not exist: that script installed nothing on a
 -- `generations` without its primary key (generation_id, attempt_number) and NOT NULL created_at.
 -- Grants: a column added to an existing table keeps the table's grants; a rollup made again is
@@ -45,6 +45,22 @@ BEGIN
         DROP TABLE genlens_rollup_latency;
     END IF;
     EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_rollup_latency (scope_day date NOT NULL, is_test boolean NOT NULL, model_used text, story_type text, bucket integer NOT NULL, n bigint NOT NULL, UNIQUE NULLS NOT DISTINCT (scope_day, is_test, model_used, story_type, bucket))$ddl$;
+    IF to_regclass('genlens_rollup_phase') IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unnest(ARRAY['scope_day', 'is_test', 'model_used', 'story_type', 'phase', 'reporting', 'with_retries', 'retries']) AS n(name)
+        WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass('genlens_rollup_phase')
+                          AND a.attname = n.name AND NOT a.attisdropped)
+    ) THEN
+        DROP TABLE genlens_rollup_phase;
+    END IF;
+    EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_rollup_phase (scope_day date NOT NULL, is_test boolean NOT NULL, model_used text, story_type text, phase text NOT NULL, reporting bigint NOT NULL, with_retries bigint NOT NULL, retries numeric NOT NULL, UNIQUE NULLS NOT DISTINCT (scope_day, is_test, model_used, story_type, phase))$ddl$;
+    IF to_regclass('genlens_rollup_error') IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unnest(ARRAY['scope_day', 'attempt_day', 'is_test', 'model_used', 'story_type', 'error_signature', 'n']) AS n(name)
+        WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass('genlens_rollup_error')
+                          AND a.attname = n.name AND NOT a.attisdropped)
+    ) THEN
+        DROP TABLE genlens_rollup_error;
+    END IF;
+    EXECUTE $ddl$CREATE TABLE IF NOT EXISTS genlens_rollup_error (scope_day date NOT NULL, attempt_day date NOT NULL, is_test boolean NOT NULL, model_used text, story_type text, error_signature text NOT NULL, n bigint NOT NULL, UNIQUE NULLS NOT DISTINCT (scope_day, attempt_day, is_test, model_used, story_type, error_signature))$ddl$;
     IF to_regclass('genlens_rollup_quality') IS NOT NULL AND EXISTS (
         SELECT 1 FROM unnest(ARRAY['scope_day', 'is_test', 'model_used', 'story_type', 'bin', 'n']) AS n(name)
         WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass('genlens_rollup_quality')
@@ -94,20 +110,20 @@ BEGIN
         WHERE f.latency_ms IS NOT NULL
         GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
         ON CONFLICT (scope_day, is_test, model_used, story_type, bucket) DO UPDATE SET n = t.n + excluded.n),
-        p1 AS (INSERT INTO genlens_rollup_phase AS t (scope_day, is_test, phase, reporting, with_retries, retries)
-        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, k.phase, -count(k.retries), -count(*) FILTER (WHERE k.retries > 0), -COALESCE(sum(k.retries), 0)
+        p1 AS (INSERT INTO genlens_rollup_phase AS t (scope_day, is_test, model_used, story_type, phase, reporting, with_retries, retries)
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, f.story_type, k.phase, -count(k.retries), -count(*) FILTER (WHERE k.retries > 0), -COALESCE(sum(k.retries), 0)
         FROM old AS f
         CROSS JOIN LATERAL (SELECT e.key, CAST(e.value #>> '{}' AS numeric)
                             FROM jsonb_each(f.retry_phases) AS e) AS k(phase, retries)
         WHERE jsonb_typeof(f.retry_phases) = 'object'
-        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (scope_day, is_test, phase) DO UPDATE SET reporting = t.reporting + excluded.reporting, with_retries = t.with_retries + excluded.with_retries, retries = t.retries + excluded.retries),
-        p2 AS (INSERT INTO genlens_rollup_error AS t (scope_day, attempt_day, is_test, error_signature, n)
-        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), CAST(f.created_at AT TIME ZONE 'UTC' AS date), f.is_test, f.error_signature, -count(*)
+        GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT (scope_day, is_test, model_used, story_type, phase) DO UPDATE SET reporting = t.reporting + excluded.reporting, with_retries = t.with_retries + excluded.with_retries, retries = t.retries + excluded.retries),
+        p2 AS (INSERT INTO genlens_rollup_error AS t (scope_day, attempt_day, is_test, model_used, story_type, error_signature, n)
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), CAST(f.created_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, f.story_type, f.error_signature, -count(*)
         FROM old AS f
         WHERE f.error_signature IS NOT NULL
-        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (scope_day, attempt_day, is_test, error_signature) DO UPDATE SET n = t.n + excluded.n),
+        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+        ON CONFLICT (scope_day, attempt_day, is_test, model_used, story_type, error_signature) DO UPDATE SET n = t.n + excluded.n),
         p3 AS (INSERT INTO genlens_rollup_retries AS t (scope_day, is_test, gen_attempts, final_status, gens)
         SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.gen_attempts, f.final_status, -count(*)
         FROM old AS f
@@ -232,20 +248,20 @@ WINDOW w AS (PARTITION BY g.generation_id),
         WHERE f.latency_ms IS NOT NULL
         GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
         ON CONFLICT (scope_day, is_test, model_used, story_type, bucket) DO UPDATE SET n = t.n + excluded.n),
-        p1 AS (INSERT INTO genlens_rollup_phase AS t (scope_day, is_test, phase, reporting, with_retries, retries)
-        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, k.phase, count(k.retries), count(*) FILTER (WHERE k.retries > 0), COALESCE(sum(k.retries), 0)
+        p1 AS (INSERT INTO genlens_rollup_phase AS t (scope_day, is_test, model_used, story_type, phase, reporting, with_retries, retries)
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, f.story_type, k.phase, count(k.retries), count(*) FILTER (WHERE k.retries > 0), COALESCE(sum(k.retries), 0)
         FROM new AS f
         CROSS JOIN LATERAL (SELECT e.key, CAST(e.value #>> '{}' AS numeric)
                             FROM jsonb_each(f.retry_phases) AS e) AS k(phase, retries)
         WHERE jsonb_typeof(f.retry_phases) = 'object'
-        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (scope_day, is_test, phase) DO UPDATE SET reporting = t.reporting + excluded.reporting, with_retries = t.with_retries + excluded.with_retries, retries = t.retries + excluded.retries),
-        p2 AS (INSERT INTO genlens_rollup_error AS t (scope_day, attempt_day, is_test, error_signature, n)
-        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), CAST(f.created_at AT TIME ZONE 'UTC' AS date), f.is_test, f.error_signature, count(*)
+        GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT (scope_day, is_test, model_used, story_type, phase) DO UPDATE SET reporting = t.reporting + excluded.reporting, with_retries = t.with_retries + excluded.with_retries, retries = t.retries + excluded.retries),
+        p2 AS (INSERT INTO genlens_rollup_error AS t (scope_day, attempt_day, is_test, model_used, story_type, error_signature, n)
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), CAST(f.created_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, f.story_type, f.error_signature, count(*)
         FROM new AS f
         WHERE f.error_signature IS NOT NULL
-        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (scope_day, attempt_day, is_test, error_signature) DO UPDATE SET n = t.n + excluded.n),
+        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+        ON CONFLICT (scope_day, attempt_day, is_test, model_used, story_type, error_signature) DO UPDATE SET n = t.n + excluded.n),
         p3 AS (INSERT INTO genlens_rollup_retries AS t (scope_day, is_test, gen_attempts, final_status, gens)
         SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.gen_attempts, f.final_status, count(*)
         FROM new AS f
@@ -318,18 +334,18 @@ BEGIN
         FROM genlens_facts AS f
         WHERE f.latency_ms IS NOT NULL
         GROUP BY 1, 2, 3, 4, 5;
-    INSERT INTO genlens_rollup_phase AS t (scope_day, is_test, phase, reporting, with_retries, retries)
-        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, k.phase, count(k.retries), count(*) FILTER (WHERE k.retries > 0), COALESCE(sum(k.retries), 0)
+    INSERT INTO genlens_rollup_phase AS t (scope_day, is_test, model_used, story_type, phase, reporting, with_retries, retries)
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, f.story_type, k.phase, count(k.retries), count(*) FILTER (WHERE k.retries > 0), COALESCE(sum(k.retries), 0)
         FROM genlens_facts AS f
         CROSS JOIN LATERAL (SELECT e.key, CAST(e.value #>> '{}' AS numeric)
                             FROM jsonb_each(f.retry_phases) AS e) AS k(phase, retries)
         WHERE jsonb_typeof(f.retry_phases) = 'object'
-        GROUP BY 1, 2, 3;
-    INSERT INTO genlens_rollup_error AS t (scope_day, attempt_day, is_test, error_signature, n)
-        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), CAST(f.created_at AT TIME ZONE 'UTC' AS date), f.is_test, f.error_signature, count(*)
+        GROUP BY 1, 2, 3, 4, 5;
+    INSERT INTO genlens_rollup_error AS t (scope_day, attempt_day, is_test, model_used, story_type, error_signature, n)
+        SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), CAST(f.created_at AT TIME ZONE 'UTC' AS date), f.is_test, f.model_used, f.story_type, f.error_signature, count(*)
         FROM genlens_facts AS f
         WHERE f.error_signature IS NOT NULL
-        GROUP BY 1, 2, 3, 4;
+        GROUP BY 1, 2, 3, 4, 5, 6;
     INSERT INTO genlens_rollup_retries AS t (scope_day, is_test, gen_attempts, final_status, gens)
         SELECT CAST(f.scope_at AT TIME ZONE 'UTC' AS date), f.is_test, f.gen_attempts, f.final_status, count(*)
         FROM genlens_facts AS f
