@@ -908,9 +908,8 @@ class ErrorRollup(Source):
 
 
 class ValueIndex(Source):
-    """Attempts beyond a bound, counted from the facts table's value indexes (an index-only range
-    per bound), over whole scope days without a model key: what the rollups cannot hold (they keep
-    sums, not values)."""
+    """Attempts beyond a bound, counted from the facts table's value indexes (a range per bound),
+    over whole scope days: what the rollups cannot hold (they keep sums, not values)."""
 
     name = "value_index"
     family = "rollup"
@@ -920,17 +919,25 @@ class ValueIndex(Source):
         return not need.by and bool(need.prims) and all(isinstance(p, Beyond) for p in need.prims)
 
     def declines(self, need: Need, f: Filters, db: Database) -> str | None:
-        if f.models:
-            return "a model filter (the value indexes have no model key)"
-        if f.types:
-            return "a story type filter (the value indexes have no story type key)"
         return rollup_declines(f, db, frozenset({ROLLUP}))
 
     def render(self, need: Need, f: Filters, db: Database) -> Rendered:
-        scope = "scope_at >= :since AND scope_at < :until AND (:tests OR NOT is_test)"
+        # a model or story type filter is checked on the rows beyond the bound only (the outliers:
+        # few), read from the table; the other rows never leave the index
+        scope = (
+            "scope_at >= :since AND scope_at < :until AND (:tests OR NOT is_test)"
+            f" AND {ROLLUP_MODELS} AND {ROLLUP_TYPES}"
+        )
         aggs = tuple(f'(SELECT count(*) FROM "{db.schema}".{TABLE} WHERE {_beyond(p)} AND {scope})' for p in need.prims)
         col = {p: _p(i) for i, p in enumerate(need.prims)}
-        params = {"since": f.since, "until": f.until, "tests": bool(f.include_tests), **need.bound_params}
+        params = {
+            "since": f.since,
+            "until": f.until,
+            "tests": bool(f.include_tests),
+            "models": list(f.models) or None,
+            "types": list(f.types) or None,
+            **need.bound_params,
+        }
         return Rendered(f"WITH {b_cte(Part('(SELECT 1) AS one', (), aggs), None)}", params, col)
 
 

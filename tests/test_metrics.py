@@ -150,13 +150,8 @@ def test_every_metric_by_every_dimension_equals_raw_on_demo_data(demo_db, varian
     }
     assert seen["facts"] == every
     every = {n for n in every if _rolled_up(n)}
-    if "models" in (spec if isinstance(spec, dict) else {}):  # the value indexes: no model key
-        every = {n for n in every if not registry.metric(n).bounds}
-    if variant in ("none", "tests", "one-model", "two-models"):
+    if variant in ("none", "tests", "one-model", "two-models", "type"):  # every rollup keys model and type
         assert seen["rollup"] == every, sorted(seen["rollup"] ^ every)
-    elif variant == "type":  # every rollup but the value indexes (no type key)
-        daily = {n for n in every if not registry.metric(n).bounds}
-        assert seen["rollup"] == daily, sorted(seen["rollup"] ^ daily)
     else:
         assert "rollup" not in seen
 
@@ -251,9 +246,9 @@ def test_bounded_counts_take_their_bound_from_the_request(demo_db):
     names = ["expensive_attempts", "slow_attempts", "low_quality_attempts"]
     plan = planner.explain(names, DEMO_WINDOW, bounds=BOUNDS)
     assert plan.source == "value_index"
+    # under a model or type filter too: checked on the rows beyond the bound
     plan = planner.explain(names, replace(DEMO_WINDOW, models=("openai/gpt-4o-mini",)), bounds=BOUNDS)
-    assert plan.source == "facts"
-    assert ("value_index", "a model filter (the value indexes have no model key)") in plan.declined
+    assert plan.source == "value_index" and not [d for d in plan.declined if d[0] == "value_index"]
     got = planner.row(DEMO_WINDOW, [*names, "attempts"], bounds=BOUNDS)
     # each bound splits the window's attempts (the counts are neither empty nor everything)
     assert all(0 < got[n] < got["attempts"] for n in names), got
