@@ -38,7 +38,47 @@ def markdown() -> str:
     ]
     for key, t in GLOSSARY.items():
         lines.append(f"| {t.label} | `{key}` | {t.unit} | {t.help} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + ERROR_GROUPS
+
+
+# How error messages become groups: the rule of metrics.signatures and metrics.grouping, in words.
+ERROR_GROUPS = """
+## Error groups
+
+Failed and timed-out attempts with an error message are grouped so that each group is one kind of
+error. It takes two steps, both deterministic and without an LLM.
+
+**1. Masking.** The message with what is recognisably variable masked, in this order:
+- pydantic's `input_value=…` (the user's input, up to `, input_type=`) becomes `<value>`;
+- whitespace runs become one space;
+- the text of a structured error's message field (`'message': '…'`, `"detail": "…"`, also `msg`,
+  `raw`, `description`, `error_description`) is kept and marked `«…»`: it says what went wrong;
+- other quoted text with a space, bracket or slash in it, and empty quotes, become `<str>` (user
+  content, paths); a quoted word stays (`'overloaded_error'`, `'messages'`);
+- UUIDs become `<uuid>`; ISO timestamps `<ts>`; dates such as `Sun Jun 19` `<date>`; clock times
+  `<time>`; `0x…` numbers `<hex>`; IPv4 addresses `<ip>`;
+- a token of 8 or more letters, digits, `_` and `-` with a digit in it becomes `<id>`;
+- numbers (with `.` or `,` separators) become `<n>`;
+- an id field (`'request_id': <id>`, `"user_id": …`) is dropped: whether a provider sends one does
+  not change the error.
+A masked message is at most 800 characters (500 when it would take more than 2,000 bytes); the
+same rule is written for PostgreSQL and for Python, and the two give the same text.
+
+**2. Grouping.** Masked messages are cut into words and punctuation and placed one at a time, in the order
+they were first seen. A signature joins the most similar group of the same length when at least
+75% of its words and placeholders are in place and the differences are variable-looking: at most
+one plain word may differ (one more per ten words of the template), not counting a value after
+`key:` or `key=`; punctuation and a leading word never differ; and an *anchor* never differs: an
+exception class (`httpx.ReadTimeout`) or the value of a `type`, `code`, `status` or `reason` field.
+The differing positions become `<*>`. A signature of another length joins a group when the two align
+with only placeholders and punctuation between the aligned words (an optional `(<uuid>)`, an extra
+field); the gap becomes `<*>`. Otherwise it starts a new group.
+A group keeps its number once made: later signatures join it (its label may generalise) or start
+new groups, and never move an earlier one. The label is the template, at most 200 characters.
+`python -m queries.signatures group` groups JSON Lines of messages this way. The Errors page and
+the errors report still list the signatures of the table above; they move to these groups next.
+Measured on Loghub and on a corpus of LLM-provider errors: BENCHMARKS.md, "Error grouping".
+"""
 
 
 if __name__ == "__main__":
