@@ -11,10 +11,12 @@ same length; when it is close enough it joins that group and the positions that 
   the same shape stay two groups;
 - at most one plain word (plus one per ten of the template's words) may differ, not counting values
   after `key:` or `key=`; punctuation never differs, and neither does a leading word;
-- similarity counts words and placeholders only, not punctuation.
-A signature of another length may still join a group when the two align (longest common
-subsequence, `<*>` matching any one token) with only placeholders and punctuation between the
-aligned tokens: an optional `(<uuid>)` or an extra field does not start a new group.
+- similarity counts words and placeholders, not punctuation; a `<*>` already in the template counts
+  half.
+A signature that does not fit position by position may still join a group when the two align
+(longest common subsequence, `<*>` matching any one token) with only placeholders, punctuation and
+whole `key: value` fields between the aligned tokens: an optional `(<uuid>)` or an optional field
+does not start a new group (at the template's own length, only a moved field counts).
 
 Groups are online: a signature is placed once, in the order signatures were first seen, against
 the groups that exist then. A group keeps its number for ever; a new signature joins one (its
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 WILD = "<*>"
 SIMILARITY = 0.75  # share of a template's words and placeholders a signature must have in place
 WORDS_PER_EXTRA = 10  # one more differing word allowed per this many words in the template
+WILD_WEIGHT = 0.5  # how much a `<*>` of the template counts towards the similarity
 LABEL_LEN = 200  # METRICS.md: a group's label is at most 200 characters
 
 _SPLIT = re.compile(r"([ =,;()\[\]{}|«»]|:(?= |$))")
@@ -143,6 +146,7 @@ class Grouper:
                 if a == t:
                     equal += 1
                 elif a == WILD:
+                    equal += WILD_WEIGHT
                     continue
                 elif i in anchors or i in g.anchors or _punct(a) or _punct(t) or (i == 0 and _word(a) and _word(t)):
                     ok = False
@@ -161,7 +165,7 @@ class Grouper:
         n = len(toks)
         counts = Counter(toks)
         for length, groups in self._by_len.items():
-            if length == n or abs(length - n) > max(3, 0.3 * n):
+            if abs(length - n) > max(3, 0.3 * n):
                 continue
             longest = max(length, n)
             for g in groups:
@@ -243,21 +247,43 @@ def _lcs(a: list[str], b: list[str], b_anchors: frozenset[int]) -> list[tuple[in
 def _merge_aligned(
     g: Group, toks: list[str], anchors: frozenset[int], pairs: list[tuple[int, int]]
 ) -> list[str] | None:
-    """The template of g and toks aligned on pairs, each gap one `<*>`; None when a gap holds a word
-    or an anchor."""
+    """The template of g and toks aligned on pairs, each gap one `<*>`; None when a gap holds an
+    anchor or a word outside a whole `key: value` field."""
     out: list[str] = []
+    fields = False
     i0 = j0 = 0
     for i, j in [*pairs, (len(g.template), len(toks))]:
         if i > i0 or j > j0:
-            if any(k in g.anchors or _word(g.template[k]) for k in range(i0, i)):
+            if any(k in g.anchors for k in range(i0, i)) or any(k in anchors for k in range(j0, j)):
                 return None
-            if any(k in anchors or _word(toks[k]) for k in range(j0, j)):
+            if not (_variable_gap(g.template[i0:i]) and _variable_gap(toks[j0:j])):
                 return None
+            fields = fields or _has_field(g.template[i0:i]) or _has_field(toks[j0:j])
             out.append(WILD)
         if i < len(g.template):
             out.append(g.template[i] if g.template[i] == toks[j] else WILD)
         i0, j0 = i + 1, j + 1
+    if len(g.template) == len(toks) and not fields:
+        return None  # the same length and no field moved: the positional comparison has spoken
     return out
+
+
+def _has_field(gap: list[str]) -> bool:
+    return any(_word(gap[k]) and gap[k + 1] in (":", "=") for k in range(len(gap) - 2))
+
+
+def _variable_gap(gap: list[str]) -> bool:
+    """Whether a gap between aligned tokens holds only placeholders, punctuation and whole
+    `key: value` or `key=value` fields (an optional field)."""
+    k = 0
+    while k < len(gap):
+        if _word(gap[k]):
+            if k + 2 < len(gap) and gap[k + 1] in (":", "="):
+                k += 3
+                continue
+            return False
+        k += 1
+    return True
 
 
 def group_messages(messages: list[str]) -> list[str]:

@@ -70,9 +70,11 @@ they were first seen. A signature joins the most similar group of the same lengt
 one plain word may differ (one more per ten words of the template), not counting a value after
 `key:` or `key=`; punctuation and a leading word never differ; and an *anchor* never differs: an
 exception class (`httpx.ReadTimeout`) or the value of a `type`, `code`, `status` or `reason` field.
-The differing positions become `<*>`. A signature of another length joins a group when the two align
-with only placeholders and punctuation between the aligned words (an optional `(<uuid>)`, an extra
-field); the gap becomes `<*>`. Otherwise it starts a new group.
+The differing positions become `<*>`; a `<*>` already in a template counts half towards the 75%.
+A signature that does not fit position by position joins a group when the two align with only
+placeholders, punctuation and whole `key: value` fields between the aligned words (an optional
+`(<uuid>)`, an optional field; at the template's own length, a field that moved); each gap becomes
+`<*>`. Otherwise it starts a new group.
 A group keeps its number once made: later signatures join it (its label may generalise) or start
 new groups, and never move an earlier one. The label is the template, at most 200 characters.
 `python -m queries.signatures group` groups JSON Lines of messages this way. The Errors page and
