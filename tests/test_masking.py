@@ -8,11 +8,10 @@ real PostgreSQL regex engine is checked against Python's `re` on thousands of st
 from __future__ import annotations
 
 import json
-import string
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from metrics.signatures import MASK_MAX_LEN as MAX_LEN
@@ -20,13 +19,9 @@ from metrics.signatures import MASK_PARAMS as PARAMS
 from metrics.signatures import mask as signature
 from metrics.signatures import mask_sql as signature_sql
 from queries.core import fetch
+from tests.test_signatures import ALPHABET, SETTINGS, WORDS, ids, numbers, quoted, uuids, whitespace
 
 SQL = f"SELECT {signature_sql('t.m')} AS sig FROM unnest(CAST(:msgs AS text[])) WITH ORDINALITY AS t(m, i) ORDER BY t.i"
-SETTINGS = settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 
 
 def sql_signatures(msgs: list[str]) -> list[str]:
@@ -36,20 +31,6 @@ def sql_signatures(msgs: list[str]) -> list[str]:
 
 # --- strategies -----------------------------------------------------------------------------------
 
-ALPHABET = string.ascii_letters + string.digits + "'\"-_ \t\n\r.:,;()[]/<>=+" + "éß\u00a0"
-WORDS = ("error", "at", "position", "request", "id", "for", "timed", "out", "model", "unavailable", ":", "(", ")")
-
-numbers = st.one_of(
-    st.integers(0, 9_999_999).map(str),
-    st.tuples(st.integers(0, 99_999), st.integers(0, 9_999)).map(lambda t: f"{t[0]}.{t[1]}"),
-)
-# 8+ characters of [A-Za-z0-9_-] with a digit; at most 30 long, so it cannot hold a 36-char UUID
-ids = st.from_regex(r"[A-Za-z_-]{0,6}[0-9][A-Za-z0-9_-]{7,23}", fullmatch=True)
-uuids = st.uuids().flatmap(lambda u: st.sampled_from((str(u), str(u).upper())))
-quoted = st.one_of(
-    st.text(alphabet=ALPHABET.replace("'", ""), max_size=20).map(lambda s: f"'{s}'"),
-    st.text(alphabet=ALPHABET.replace('"', ""), max_size=20).map(lambda s: f'"{s}"'),
-)
 # quoted text that the rules mask: a space inside, no quote or line break
 _INNER = ALPHABET.replace("'", "").replace('"', "").replace("\n", "")
 quoted_text = st.tuples(st.text(alphabet=_INNER, max_size=10), st.text(alphabet=_INNER, max_size=10)).flatmap(
@@ -84,7 +65,6 @@ structured = st.one_of(
     ),
     st.tuples(st.sampled_from(("'message': ", '"detail":', "'msg': ")), quoted).map("".join),
 )
-whitespace = st.text(alphabet=" \t\n\r\f\v", min_size=1, max_size=4)
 pieces = st.one_of(
     st.text(alphabet=ALPHABET, max_size=12),
     st.sampled_from(WORDS),
@@ -103,7 +83,7 @@ messages = st.one_of(
 )
 batches = st.lists(messages, min_size=1, max_size=40)
 
-LONG = "a" * 199 + " b"  # cut at 200 lands right after a space
+LONG = "a" * (MAX_LEN - 1) + " b"  # the cut lands right after a space
 
 
 # --- properties -----------------------------------------------------------------------------------
