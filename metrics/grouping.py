@@ -118,7 +118,6 @@ class Grouper:
         self.groups: dict[int, Group] = {}
         self._by_len: dict[int, list[Group]] = {}
         self.placed: dict[str, Group] = {}
-        self.changed: set[int] = set()  # groups created or generalised since construction
         for g in groups or ():
             self._add(g)
 
@@ -189,18 +188,15 @@ class Grouper:
             template = [a if a == t else WILD for a, t in zip(g.template, toks, strict=True)]
             if template != g.template:
                 g.set(template)
-                self.changed.add(g.group_id)
             return g
         g, template = self._aligned(toks, anchors)
         if g is not None and template is not None:
             self._by_len[len(g.template)].remove(g)
             g.set(template)
             self._by_len.setdefault(len(template), []).append(g)
-            self.changed.add(g.group_id)
             return g
         g = Group(self._next_id(), list(toks))
         self._add(g)
-        self.changed.add(g.group_id)
         return g
 
     def labels(self) -> dict[int, str]:

@@ -19,7 +19,17 @@ from metrics.signatures import MASK_PARAMS as PARAMS
 from metrics.signatures import mask as signature
 from metrics.signatures import mask_sql as signature_sql
 from queries.core import fetch
-from tests.test_signatures import ALPHABET, SETTINGS, WORDS, ids, numbers, quoted, uuids, whitespace
+from tests.test_signatures import (
+    ALPHABET,
+    SETTINGS,
+    WORDS,
+    ids,
+    numbers,
+    quoted,
+    template_fillings,
+    uuids,
+    whitespace,
+)
 
 SQL = f"SELECT {signature_sql('t.m')} AS sig FROM unnest(CAST(:msgs AS text[])) WITH ORDINALITY AS t(m, i) ORDER BY t.i"
 
@@ -100,21 +110,8 @@ def test_sql_signature_equals_python(empty_db, msgs):
 SLOTS = {"n": numbers, "id": ids, "uuid": uuids, "str": quoted_text}
 
 
-@st.composite
-def template_fillings(draw):
-    """A message template of words and variable slots, filled twice with different values."""
-    parts = draw(st.lists(st.one_of(st.sampled_from(WORDS), st.sampled_from(tuple(SLOTS))), min_size=1, max_size=12))
-    fills = []
-    for _ in range(2):
-        out = []
-        for p in parts:
-            out.append(draw(SLOTS[p]) if p in SLOTS else p)
-        fills.append(" ".join(out))
-    return parts, fills
-
-
 @SETTINGS
-@given(case=st.lists(template_fillings(), min_size=1, max_size=20))
+@given(case=st.lists(template_fillings(SLOTS), min_size=1, max_size=20))
 def test_messages_differing_only_in_variable_parts_share_a_signature(empty_db, case):
     msgs = [m for _, fills in case for m in fills]
     sql = sql_signatures(msgs)

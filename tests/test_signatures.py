@@ -79,14 +79,14 @@ SLOTS = {"n": numbers, "id": ids, "uuid": uuids, "str": quoted}
 
 
 @st.composite
-def template_fillings(draw):
+def template_fillings(draw, slots=SLOTS):
     """A message template of words and variable slots, filled twice with different values."""
-    parts = draw(st.lists(st.one_of(st.sampled_from(WORDS), st.sampled_from(tuple(SLOTS))), min_size=1, max_size=12))
+    parts = draw(st.lists(st.one_of(st.sampled_from(WORDS), st.sampled_from(tuple(slots))), min_size=1, max_size=12))
     fills = []
     for _ in range(2):
         out = []
         for p in parts:
-            out.append(draw(SLOTS[p]) if p in SLOTS else p)
+            out.append(draw(slots[p]) if p in slots else p)
         fills.append(" ".join(out))
     return parts, fills
 
