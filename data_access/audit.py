@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 AUDIT_DDL = (
     "CREATE TABLE IF NOT EXISTS {t} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
     " at timestamptz NOT NULL DEFAULT now(), actor text NOT NULL, role text NOT NULL, method text NOT NULL,"
-    " action text NOT NULL CHECK (action IN ('export', 'test_run')), report text, filters jsonb,"
+    " action text NOT NULL CHECK (action IN ('export', 'test_run', 'error_mark')), report text, filters jsonb,"
     " row_count bigint, detail jsonb)"
 )
 

@@ -35,6 +35,7 @@ class Settings:
     use_facts: bool = True  # GENLENS_FACTS=0: always read generations directly (no facts table)
     export_timeout_ms: int = 0  # statement timeout of exports (CLI, full downloads); 0: none
     fold_every_ms: int = 2000  # the dashboard's folding thread; 0: off (pages still fold on read)
+    error_quiet_days: int = 7  # an error group quiet this many days is resolved; back after that, regressed
 
     @property
     def embedded(self) -> bool:
@@ -115,6 +116,7 @@ def load_settings() -> Settings:
         view_schema=validate_schema(os.environ.get("GENLENS_VIEW_SCHEMA", "").strip() or "genlens"),
         query_timeout_ms=_int("GENLENS_QUERY_TIMEOUT_MS", 15000, minimum=1),
         stale_pending_minutes=_int("GENLENS_STALE_PENDING_MINUTES", 15, minimum=1),
+        error_quiet_days=_int("GENLENS_ERROR_QUIET_DAYS", 7, minimum=1),
         cache_ttl_seconds=_int("GENLENS_CACHE_TTL", 60, minimum=0),
         data_dir=Path(data_dir) if data_dir else PROJECT_ROOT / ".genlens-data",
         pool_size=_int("GENLENS_POOL_SIZE", 5, minimum=1),

@@ -62,6 +62,12 @@ BEGIN
         IF to_regclass(format('%I.genlens_text', s)) IS NOT NULL THEN
             EXECUTE format('GRANT SELECT ON %I.genlens_text TO genlens_reader', s);
         END IF;
+        -- error groups: the dashboard places new error signatures and saves admins' marks (it may
+        -- add and change groups, never delete them)
+        IF to_regclass(format('%I.genlens_error_groups', s)) IS NOT NULL THEN
+            EXECUTE format('GRANT SELECT, INSERT, UPDATE ON %I.genlens_error_groups, %I.genlens_error_members'
+                           ' TO genlens_reader', s, s);
+        END IF;
     END IF;
     -- The audit trail (row level security on, no policy by default): the reader reads it for the
     -- Audit page, the writer appends to it (no UPDATE, no DELETE).

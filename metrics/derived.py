@@ -75,8 +75,8 @@ from data_access.facts import (
     TEXT_INDEX,
 )
 from metrics import registry, scope
-from metrics.signatures import PARAMS as SIGNATURE_PARAMS
-from metrics.signatures import signature_sql
+from metrics.error_groups import GROUPS, MEMBERS
+from metrics.signatures import MASK_PARAMS, mask_sql
 
 
 def _literal(value: str) -> str:
@@ -84,9 +84,9 @@ def _literal(value: str) -> str:
 
 
 def _signature_literal(column: str) -> str:
-    """signature_sql with its patterns as literals (a function body cannot take bound parameters)."""
-    sql = signature_sql(column)
-    for name, pattern in sorted(SIGNATURE_PARAMS.items(), key=lambda kv: -len(kv[0])):
+    """mask_sql with its patterns as literals (a function body cannot take bound parameters)."""
+    sql = mask_sql(column)
+    for name, pattern in sorted(MASK_PARAMS.items(), key=lambda kv: -len(kv[0])):
         sql = sql.replace(f":{name}", _literal(pattern))
     return sql
 
@@ -721,6 +721,24 @@ def change_log_tables() -> list[str]:
         ),
         _ddl(f"REVOKE ALL ON {TEXT} FROM PUBLIC"),
         _TRGM,
+        # error groups (metrics/error_groups.py): each group once, for ever, and each signature's
+        _ddl(
+            f"CREATE TABLE IF NOT EXISTS {GROUPS} (group_id integer PRIMARY KEY, template jsonb NOT NULL,"
+            " label text NOT NULL, first_seen timestamptz,"
+            " mark text CHECK (mark IN ('known', 'ignored')), note text, marked_by text, marked_at timestamptz,"
+            " updated_at timestamptz NOT NULL DEFAULT now())"
+        ),
+        _ddl(
+            f"CREATE TABLE IF NOT EXISTS {MEMBERS} (signature text PRIMARY KEY,"
+            f" group_id integer NOT NULL REFERENCES {GROUPS}, first_seen timestamptz,"
+            " placed_at timestamptz NOT NULL DEFAULT now())"
+        ),
+        _ddl(
+            f"COMMENT ON TABLE {GROUPS} IS 'GenLens: error groups (a template each, numbered for ever; an admin''s"
+            " mark known or ignored), written by the dashboard as new error signatures arrive.'"
+        ),
+        _ddl(f"COMMENT ON TABLE {MEMBERS} IS 'GenLens: the error group of every error signature seen so far.'"),
+        _ddl(f"REVOKE ALL ON {GROUPS}, {MEMBERS} FROM PUBLIC"),
     ]
 
 
@@ -754,11 +772,11 @@ def change_log_grants() -> list[str]:
     return [
         _ddl(f"REVOKE ALL ON FUNCTION {functions} FROM PUBLIC"),
         f"""    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
-    {_ddl(f"REVOKE ALL ON {CHANGES}, {TEXT} FROM anon").rstrip()}
+    {_ddl(f"REVOKE ALL ON {CHANGES}, {TEXT}, {GROUPS}, {MEMBERS} FROM anon").rstrip()}
     {_ddl(f"REVOKE ALL ON FUNCTION {functions} FROM anon").rstrip()}
     END IF;
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
-    {_ddl(f"REVOKE ALL ON {CHANGES}, {TEXT} FROM authenticated").rstrip()}
+    {_ddl(f"REVOKE ALL ON {CHANGES}, {TEXT}, {GROUPS}, {MEMBERS} FROM authenticated").rstrip()}
     {_ddl(f"REVOKE ALL ON FUNCTION {functions} FROM authenticated").rstrip()}
     END IF;
 """,
@@ -768,6 +786,8 @@ def change_log_grants() -> list[str]:
                AND a.grantee <> 0 AND a.grantee <> r.relowner LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION {fold} TO %s', c.role);
         EXECUTE format('GRANT SELECT ON {TEXT} TO %s', c.role);
+        -- the dashboard places new error signatures and keeps admins' marks
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE ON {GROUPS}, {MEMBERS} TO %s', c.role);
         EXECUTE format('GRANT SELECT ON {", ".join(t for t in ROLLUPS if t != ROLLUP)} TO %s', c.role);
     END LOOP;
 """,
@@ -1078,6 +1098,7 @@ def delta_sql() -> str:
         f"the change log {CHANGES} is made (the row-change triggers append to it; genlens_fold folds it); "
         "API roles may call no GenLens function, the rollup's reader may fold"
     )
+    what.append(f"the error-group tables {GROUPS} and {MEMBERS} are made (the rollup's reader may add to them)")
     if d.refacts or d.facts_columns:
         what.append("the facts and rollups are built again")
     elif d.rerollup or d.rollup_columns or d.small_rollups:

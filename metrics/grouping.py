@@ -47,13 +47,24 @@ _KIND_KEY = re.compile(r"""['"]?(?:type|code|status|reason|error_type|error_code
 def tokens(signature: str) -> list[str]:
     """A signature's tokens: words and punctuation, spaces dropped; a quoted punctuation mark
     (`','`) is one token."""
+    return split(signature)[0]
+
+
+def split(signature: str) -> tuple[list[str], list[bool]]:
+    """A signature's tokens, and for each whether a space came before it (labels keep the
+    message's own spacing)."""
     out: list[str] = []
+    spaces: list[bool] = []
+    space = False
     for k, part in enumerate(_QUOTED_PUNCT.split(signature)):
-        if k % 2:
-            out.append(part)
-        else:
-            out.extend(t for t in _SPLIT.split(part) if t and t != " ")
-    return out
+        for t in [part] if k % 2 else _SPLIT.split(part):
+            if t == " ":
+                space = True
+            elif t:
+                out.append(t)
+                spaces.append(space and bool(out[:-1]))
+                space = False
+    return out, spaces
 
 
 def _punct(t: str) -> bool:
@@ -78,11 +89,17 @@ _NO_SPACE_BEFORE = frozenset(",;:)]}»=")
 _NO_SPACE_AFTER = frozenset("([{«=")
 
 
-def label(template: list[str]) -> str:
-    """A template as readable text, at most LABEL_LEN characters."""
+def label(template: list[str], spaces: list[bool] | None = None) -> str:
+    """A template as readable text, spaced as its first message was (else by punctuation), at
+    most LABEL_LEN characters."""
+    if spaces is None or len(spaces) != len(template):
+        spaces = [
+            bool(i) and t not in _NO_SPACE_BEFORE and template[i - 1] not in _NO_SPACE_AFTER
+            for i, t in enumerate(template)
+        ]
     parts: list[str] = []
     for i, t in enumerate(template):
-        if i and t not in _NO_SPACE_BEFORE and template[i - 1] not in _NO_SPACE_AFTER:
+        if i and spaces[i]:
             parts.append(" ")
         parts.append(t)
     text = "".join(parts)
@@ -93,6 +110,7 @@ def label(template: list[str]) -> str:
 class Group:
     group_id: int
     template: list[str]
+    spaces: list[bool] | None = None  # whether a space comes before each token (for the label)
     anchors: frozenset[int] = field(init=False)
     punct: int = field(init=False)
     words: int = field(init=False)
@@ -100,15 +118,17 @@ class Group:
     def __post_init__(self) -> None:
         self.set(self.template)
 
-    def set(self, template: list[str]) -> None:
+    def set(self, template: list[str], spaces: list[bool] | None = None) -> None:
         self.template = template
+        if spaces is not None:
+            self.spaces = spaces
         self.anchors = _anchors(template)
         self.punct = sum(1 for t in template if _punct(t))
         self.words = sum(1 for t in template if _word(t))
 
     @property
     def label(self) -> str:
-        return label(self.template)
+        return label(self.template, self.spaces)
 
 
 class Grouper:
@@ -131,7 +151,7 @@ class Grouper:
     def place(self, signature: str) -> Group:
         g = self.placed.get(signature)
         if g is None:
-            g = self.placed[signature] = self._place(tokens(signature))
+            g = self.placed[signature] = self._place(*split(signature))
         return g
 
     def _budget(self, g: Group) -> int:
@@ -159,7 +179,9 @@ class Grouper:
                 best, best_sim = g, sim
         return best, best_sim
 
-    def _aligned(self, toks: list[str], anchors: frozenset[int]) -> tuple[Group | None, list[str] | None]:
+    def _aligned(
+        self, toks: list[str], anchors: frozenset[int], spaces: list[bool]
+    ) -> tuple[Group | None, tuple[list[str], list[bool]] | None]:
         best, best_sim, best_template = None, -1.0, None
         n = len(toks)
         counts = Counter(toks)
@@ -176,12 +198,12 @@ class Grouper:
                 sim = len(pairs) / longest
                 if sim < SIMILARITY or sim <= best_sim:
                     continue
-                template = _merge_aligned(g, toks, anchors, pairs)
+                template = _merge_aligned(g, toks, anchors, pairs, spaces)
                 if template is not None:
                     best, best_sim, best_template = g, sim, template
         return best, best_template
 
-    def _place(self, toks: list[str]) -> Group:
+    def _place(self, toks: list[str], spaces: list[bool]) -> Group:
         anchors = _anchors(toks)
         g, sim = self._same_length(toks, anchors)
         if g is not None and sim >= SIMILARITY:
@@ -189,13 +211,13 @@ class Grouper:
             if template != g.template:
                 g.set(template)
             return g
-        g, template = self._aligned(toks, anchors)
-        if g is not None and template is not None:
+        g, merged = self._aligned(toks, anchors, spaces)
+        if g is not None and merged is not None:
             self._by_len[len(g.template)].remove(g)
-            g.set(template)
-            self._by_len.setdefault(len(template), []).append(g)
+            g.set(*merged)
+            self._by_len.setdefault(len(merged[0]), []).append(g)
             return g
-        g = Group(self._next_id(), list(toks))
+        g = Group(self._next_id(), list(toks), list(spaces))
         self._add(g)
         return g
 
@@ -241,11 +263,13 @@ def _lcs(a: list[str], b: list[str], b_anchors: frozenset[int]) -> list[tuple[in
 
 
 def _merge_aligned(
-    g: Group, toks: list[str], anchors: frozenset[int], pairs: list[tuple[int, int]]
-) -> list[str] | None:
-    """The template of g and toks aligned on pairs, each gap one `<*>`; None when a gap holds an
-    anchor or a word outside a whole `key: value` field."""
+    g: Group, toks: list[str], anchors: frozenset[int], pairs: list[tuple[int, int]], spaces: list[bool]
+) -> tuple[list[str], list[bool]] | None:
+    """The template of g and toks aligned on pairs, each gap one `<*>`, with its spacing; None when
+    a gap holds an anchor or a word outside a whole `key: value` field."""
+    old = g.spaces if g.spaces is not None and len(g.spaces) == len(g.template) else [True] * len(g.template)
     out: list[str] = []
+    gaps: list[bool] = []
     fields = False
     i0 = j0 = 0
     for i, j in [*pairs, (len(g.template), len(toks))]:
@@ -256,12 +280,14 @@ def _merge_aligned(
                 return None
             fields = fields or _has_field(g.template[i0:i]) or _has_field(toks[j0:j])
             out.append(WILD)
+            gaps.append(old[i0] if i > i0 else spaces[j0])
         if i < len(g.template):
             out.append(g.template[i] if g.template[i] == toks[j] else WILD)
+            gaps.append(old[i])
         i0, j0 = i + 1, j + 1
     if len(g.template) == len(toks) and not fields:
         return None  # the same length and no field moved: the positional comparison has spoken
-    return out
+    return out, gaps
 
 
 def _has_field(gap: list[str]) -> bool:

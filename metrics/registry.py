@@ -892,7 +892,7 @@ _METRICS: tuple[Metric, ...] = (
         "occurrences",
         "Failures with a message",
         "count",
-        "Failed and timed-out attempts that have an error message (so an error signature); by signature, its "
+        "Failed and timed-out attempts that have an error message (so an error group); by group, its "
         "occurrences.",
         "count",
         False,
@@ -984,20 +984,20 @@ _METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         "new_signatures",
-        "New signatures",
+        "New error groups",
         "count",
-        "Error signatures whose first occurrence in the whole table (any earlier date, any model, type or "
+        "Error groups whose first occurrence in the whole table (any earlier date, any model, type or "
         "user; test generations only when included) is inside this window.",
         "count",
         computed_by="queries.errors.new_signatures",
     ),
     Metric(
         "error_signature",
-        "Error signature",
+        "Error group",
         "text",
-        "The error message with its variable parts replaced: quoted text by <str>, UUIDs by <uuid>, "
-        "ids (8+ characters with a digit) by <id>, numbers by <n>. Messages that differ only in those "
-        "parts share a signature.",
+        "The error group of a failed or timed-out attempt's message, shown as its template: the message "
+        "with what varies between its occurrences replaced (<id>, <n>, <uuid>, <str>, <*>, ...). One group "
+        "per kind of error; see Error groups below.",
         "text",
         computed_by="queries.signatures",
     ),

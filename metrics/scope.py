@@ -15,10 +15,9 @@ from typing import Any
 
 from data_access.engine import Database, get_database
 from data_access.facts import facts_relation
-from metrics import forcing
+from metrics import error_groups, forcing
 from metrics.filters import Filters
-from metrics.signatures import PARAMS as SIGNATURE_PARAMS
-from metrics.signatures import signature_sql
+from metrics.signatures import MASK_PARAMS, mask_sql
 
 TERMINAL = "('success', 'failed', 'timeout')"
 
@@ -121,9 +120,10 @@ G1 = """
 class Sql:
     """SQL text with its bound parameters; `expanding` names the list-valued ones.
 
-    `signature` is the SQL for the error signature of a failed or timed-out `att` row with a
-    message (precomputed in the facts table, else the regular expressions, which need
-    `with_signatures` params).
+    `signature` is the SQL for the error group label of a failed or timed-out `att` row with a
+    message (its signature precomputed in the facts table, else the masking's regular expressions;
+    either way mapped to its group: it needs `with_signatures` params). `raw_signature` is the
+    signature itself.
     """
 
     text: str
@@ -134,6 +134,7 @@ class Sql:
     # att rows carry their generation's is_final, gen_final_status, gen_first_status and
     # gen_attempts (the facts table, unfiltered scope): generation figures need no second pass.
     facts_gen: bool = False
+    raw_signature: str = ""
 
 
 def attempt_filter(f: Filters, alias: str = "g") -> tuple[str, dict[str, Any], tuple[str, ...]]:
@@ -236,7 +237,10 @@ WITH att AS{inline} (
     {gen}
 )"""
     params.update(since=f.since, until=f.until, **({"gid": f.generation} if f.generation else {}))
-    return Sql(sql, params, expanding, "att.signature_pre", g1, where == "TRUE" or one_model)
+    return Sql(
+        sql, params, expanding, error_groups.label_sql("att.signature_pre"), g1, where == "TRUE" or one_model,
+        "att.signature_pre",
+    )
 
 
 def scoped(f: Filters, db: Database | None = None, *, extras: tuple[str, ...] = (), facts: bool | None = None) -> Sql:
@@ -287,11 +291,12 @@ WITH cand AS (
     FROM att GROUP BY generation_id
 )"""
     params.update(since=f.since, until=f.until, **({"gid": f.generation} if f.generation else {}))
-    return Sql(sql, params, expanding, SIGNATURE, G1)
+    return Sql(sql, params, expanding, error_groups.label_sql(SIGNATURE), G1, raw_signature=SIGNATURE)
 
 
-def with_signatures(params: dict[str, Any]) -> dict[str, Any]:
-    return {**params, **SIGNATURE_PARAMS}
+def with_signatures(params: dict[str, Any], db: Database | None = None) -> dict[str, Any]:
+    """`params` and what `Sql.signature` needs: the masking's patterns and the error groups."""
+    return {**params, **MASK_PARAMS, **error_groups.bound(db or get_database())}
 
 
-SIGNATURE = signature_sql("att.error_message")
+SIGNATURE = mask_sql("att.error_message")

@@ -38,7 +38,7 @@ from data_access.facts import (
     facts_relation,
     readable_rollups,
 )
-from metrics import forcing
+from metrics import error_groups, forcing
 from metrics.derived import ROLLUP_VALUE_COLUMNS
 from metrics.filters import STATUSES, Filters
 from metrics.registry import (
@@ -63,8 +63,7 @@ from metrics.registry import (
     Total,
     primitives,
 )
-from metrics.scope import ISSUE_KINDS, PHASES, scoped
-from metrics.signatures import PARAMS as SIGNATURE_PARAMS
+from metrics.scope import ISSUE_KINDS, PHASES, scoped, with_signatures
 
 QUALITY_BINS = 100  # the quality rollup's bins: it answers any bin count dividing this
 
@@ -544,7 +543,7 @@ class Scoped(Source):
                 aggs = tuple(_gen_agg(p, None) for p in gen_prims)
                 gen = Part("g1" if first else "gen", tuple(d.gen for d in keys), aggs)
             b = b_cte(att, gen, _picked(att_prims))
-        params = {**s.params, **SIGNATURE_PARAMS} if any("{signature}" in d.att for d in keys if d.att) else s.params
+        params = with_signatures(s.params, db) if any("{signature}" in d.att for d in keys if d.att) else s.params
         return Rendered(f"{s.text}{g1}\n, {b}", {**params, **need.bound_params}, col, s.expanding)
 
 
@@ -896,7 +895,8 @@ class ErrorRollup(Source):
 
     def render(self, need: Need, f: Filters, db: Database) -> Rendered:
         day = len(need.by) > 1
-        errors = f"""SELECT error_signature AS sig, attempt_day AS day, n FROM "{db.schema}".{ROLLUP_ERROR}
+        label = error_groups.label_sql("error_signature")
+        errors = f"""SELECT {label} AS sig, attempt_day AS day, n FROM "{db.schema}".{ROLLUP_ERROR}
         WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND {ROLLUP_TYPES} AND n <> 0"""
         if need.by[0].name == "failure_signature":  # and the failures without a message
             errors += f"""
@@ -904,7 +904,8 @@ class ErrorRollup(Source):
         SELECT NULL, attempt_day, failures_no_message FROM "{db.schema}".{ROLLUP}
         WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND {ROLLUP_TYPES} AND attempts <> 0 AND failures_no_message <> 0"""
         part = Part(f"(\n        {errors}\n    ) AS r", ("sig", "day") if day else ("sig",), ("COALESCE(sum(n), 0)",))
-        return Rendered(f"WITH {b_cte(part, None)}", rollup_params(f), {need.prims[0]: "p0"})
+        params = {**rollup_params(f), **error_groups.bound(db)}
+        return Rendered(f"WITH {b_cte(part, None)}", params, {need.prims[0]: "p0"})
 
 
 class ValueIndex(Source):

@@ -1,4 +1,5 @@
-"""Audit trail (admins): who exported which report with which filters, and who ran test generations."""
+"""Audit trail (admins): who exported which report with which filters, who ran test generations, and
+who marked an error group known or ignored."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ def render() -> None:
     f = filters()
     st.title("Audit trail")
     st.caption(
-        f"Exports and test runs from {f.since:%Y-%m-%d} to {f.until:%Y-%m-%d} (UTC, end excluded), newest first. "
+        f"Exports, test runs and marks on error groups from {f.since:%Y-%m-%d} to {f.until:%Y-%m-%d} (UTC, end excluded), newest first. "
         "Written by the admin connection into GenLens' own table genlens_audit."
     )
-    action = st.segmented_control("Show", ["all", "export", "test_run"], default="all", key="audit_action")
+    action = st.segmented_control(
+        "Show", ["all", "export", "test_run", "error_mark"], default="all", key="audit_action"
+    )
     rows = cached(audit_rows, f.since, f.until, None if action in (None, "all") else action)
     if rows.empty:
         st.info("Nothing recorded in this window. Widen the dates in the sidebar.", icon=":material/history:")

@@ -143,7 +143,7 @@ def controls() -> tuple[tuple[str, ...], ExplorerQuery, int]:
         help="Case-insensitive; every character matches literally (% and _ are not wildcards).",
     )
     signature = c3.text_input(
-        "Error signature (exact)",
+        "Error group (exact)",
         key=KEYS["signature"],
         max_chars=explorer.MAX_TEXT,
         placeholder="e.g. Request timed out after <n> ms",

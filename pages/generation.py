@@ -191,7 +191,7 @@ def render() -> None:
         title = f"Attempt {int(a['attempt_number'])} · {a['status']} · {a['created_at']:%Y-%m-%d %H:%M:%S} UTC"
         with st.expander(title, expanded=len(att) == 1):
             if isinstance(a["error_signature"], str):
-                st.markdown("**Error signature**")
+                st.markdown("**Error group**")
                 st.code(a["error_signature"], language=None, wrap_lines=True)
                 st.markdown("**Error message**")
                 st.code(a["error_message"], language=None, wrap_lines=True)

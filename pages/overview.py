@@ -52,7 +52,7 @@ def render() -> None:
     with links[1]:
         page_link("cost", "Cost, tokens and quality", f, icon=":material/payments:")
     with links[2]:
-        page_link("errors", "Error signatures", f, icon=":material/bug_report:")
+        page_link("errors", "Error groups", f, icon=":material/bug_report:")
     with links[3]:
         page_link("reports", "CSV reports", f, icon=":material/download:")
 

@@ -10,14 +10,17 @@ days of created_at.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+
 import pandas as pd
 
 from data_access.engine import Database, get_database
-from data_access.facts import facts_relation
-from metrics import planner
+from data_access.facts import ROLLUP_ERROR, facts_relation, readable_rollups
+from metrics import error_groups, planner
 from metrics.filters import Filters
 from metrics.scope import IS_TEST, scoped, table, with_signatures
-from metrics.signatures import signature_sql
+from metrics.error_groups import PARAM, label_sql
+from metrics.signatures import mask_sql
 from queries.core import fetch
 
 FAILED = "('failed', 'timeout')"
@@ -92,11 +95,12 @@ ORDER BY top.n DESC, top.error_signature"""
 def signature_attempts(
     f: Filters, signature: str, limit: int = ATTEMPTS_LIMIT, db: Database | None = None
 ) -> pd.DataFrame:
-    """The failed and timed-out attempts whose error signature is `signature`, newest first.
+    """The failed and timed-out attempts of the error group labelled `signature`, newest first.
 
     Grain: one row per attempt, at most `limit`. Columns: generation_id (text), attempt_number, status,
     model_used, created_at, latency_ms (ms, NULL when unknown), error_message.
     """
+    db = db or get_database()
     s = scoped(f, db, extras=("error_message",))
     sql = (
         s.text
@@ -104,12 +108,24 @@ def signature_attempts(
 SELECT CAST(generation_id AS text) AS generation_id, attempt_number, status, model_used, created_at, latency_ms,
        error_message
 FROM att
-WHERE {SIGNED} AND {s.signature} = :signature
+WHERE {SIGNED} AND {in_group(s, db)}
 ORDER BY created_at DESC, generation_id DESC, attempt_number DESC
 LIMIT :limit"""
     )
-    params = with_signatures({**s.params, "signature": signature, "limit": int(limit)})
+    params = with_signatures({**s.params, **group_params(signature, db), "limit": int(limit)}, db)
     return fetch(sql, params, s.expanding, db)
+
+
+def in_group(s, db: Database) -> str:
+    """SQL: the att row's error group is the one `group_params` names (by its signatures, where the
+    facts table stores them: the signature index's values, no label computed per row)."""
+    if s.raw_signature == "att.signature_pre":
+        return "att.signature_pre = ANY (CAST(:group_signatures AS text[]))"
+    return f"{s.signature} = :signature"
+
+
+def group_params(label: str, db: Database) -> dict:
+    return {"signature": label, "group_signatures": error_groups.groups(db).signatures(label)}
 
 
 def failure_share(f: Filters, top: int = SHARE_SIGNATURES, db: Database | None = None) -> pd.DataFrame:
@@ -181,20 +197,26 @@ def new_signatures(f: Filters, db: Database | None = None) -> pd.DataFrame:
     facts = facts_relation(db)
     if facts:
         tests = "" if f.include_tests else "AND NOT x.is_test"
-        # per signature, the first row of the (error_signature, created_at) index: no scan of history
-        ever = f"""SELECT ws.error_signature, fs.first_seen_ever
-    FROM ws CROSS JOIN LATERAL (
+        # per signature of the window's groups, the first row of the (error_signature, created_at)
+        # index: no scan of history
+        ever = f"""SELECT gs.error_signature, min(fs.first_seen_ever) AS first_seen_ever
+    FROM (
+        SELECT m.key AS sig, m.value AS error_signature FROM jsonb_each_text(CAST(:{PARAM} AS jsonb)) AS m
+        WHERE m.value IN (SELECT error_signature FROM ws)
+        UNION SELECT error_signature, error_signature FROM ws
+    ) AS gs CROSS JOIN LATERAL (
         SELECT x.created_at AS first_seen_ever FROM {facts} x
-        WHERE x.error_signature = ws.error_signature AND x.created_at < :until {tests}
+        WHERE x.error_signature = gs.sig AND x.created_at < :until {tests}
         ORDER BY x.created_at LIMIT 1
-    ) AS fs"""
+    ) AS fs
+    GROUP BY gs.error_signature"""
     else:
         tests = (
             ""
             if f.include_tests
             else f"AND NOT EXISTS (SELECT 1 FROM {t} g WHERE g.generation_id = x.generation_id AND {IS_TEST})"
         )
-        ever = f"""SELECT {signature_sql("x.error_message")} AS error_signature, min(x.created_at) AS first_seen_ever
+        ever = f"""SELECT {label_sql(mask_sql("x.error_message"))} AS error_signature, min(x.created_at) AS first_seen_ever
     FROM {t} x
     WHERE x.status IN {FAILED} AND x.error_message IS NOT NULL AND x.created_at < :until {tests}
     GROUP BY 1"""
@@ -215,4 +237,112 @@ FROM ws JOIN ever ON ever.error_signature = ws.error_signature
 WHERE ever.first_seen_ever >= :since
 ORDER BY ever.first_seen_ever DESC, ws.error_signature"""
     )
-    return fetch(sql, with_signatures(s.params), s.expanding, db)
+    return fetch(sql, with_signatures(s.params, db), s.expanding, db)
+
+
+# --- error groups' lifecycle (docs/glossary.md "Error groups") -----------------------------------
+
+STATES = ("new", "regressed", "ongoing", "resolved")
+
+
+def _history(f: Filters, db: Database) -> str:
+    """SQL of (grp, day, n): failed and timed-out attempts with a message by error group and UTC day,
+    of any generation, model, type or user, up to the window's last day (tests only when included):
+    from the error rollup, else the facts table, else every attempt."""
+    facts = facts_relation(db)
+    if facts and ROLLUP_ERROR in readable_rollups(db):
+        return f"""SELECT {label_sql("r.error_signature")} AS grp, r.attempt_day AS day, sum(r.n) AS n
+        FROM "{db.schema}".{ROLLUP_ERROR} r
+        WHERE r.attempt_day <= :end_day AND (:tests OR NOT r.is_test)
+        GROUP BY 1, 2 HAVING sum(r.n) <> 0"""
+    day = "CAST(x.created_at AT TIME ZONE 'UTC' AS date)"
+    if facts:
+        return f"""SELECT {label_sql("x.error_signature")} AS grp, {day} AS day, count(*) AS n
+        FROM {facts} x
+        WHERE x.error_signature IS NOT NULL AND x.created_at < :day_after AND (:tests OR NOT x.is_test)
+        GROUP BY 1, 2"""
+    t = table(db)
+    tests = "" if f.include_tests else f"AND NOT EXISTS (SELECT 1 FROM {t} g WHERE g.generation_id = x.generation_id AND {IS_TEST})"
+    return f"""SELECT {label_sql(mask_sql("x.error_message"))} AS grp, {day} AS day, count(*) AS n
+        FROM {t} x
+        WHERE x.status IN {FAILED} AND x.error_message IS NOT NULL AND x.created_at < :day_after {tests}
+        GROUP BY 1, 2"""
+
+
+def group_states(f: Filters, db: Database | None = None) -> pd.DataFrame:
+    """Every error group seen up to the window's last UTC day, with its state at the window's end.
+
+    History is every failed or timed-out attempt with a message, of any model, type or user (test
+    generations only when included), by UTC day. With N = GENLENS_ERROR_QUIET_DAYS (default 7), a
+    group is *new* when it is among `new_signatures` (first seen in [since, until)); else
+    *resolved* when its last day is N or more days before the window's last day; else *regressed*
+    when, on a day of the window, it came back after at least N days without an occurrence; else
+    *ongoing*. Grain: one row per group. Columns: error_signature (the group's label), first_day,
+    last_day (dates), state, group_id (None while not saved), mark and note (an admin's).
+    """
+    db = db or get_database()
+    new = list(new_signatures(f, db)["error_signature"])
+    end_day = (f.until - timedelta(microseconds=1)).astimezone(UTC).date()
+    sql = f"""
+WITH d AS (
+    {_history(f, db)}
+), g AS (
+    SELECT grp, day, day - lag(day) OVER (PARTITION BY grp ORDER BY day) AS gap FROM d
+)
+SELECT grp AS error_signature, min(day) AS first_day, max(day) AS last_day,
+       CASE WHEN grp = ANY (CAST(:new AS text[])) THEN 'new'
+            WHEN :end_day - max(day) >= :quiet THEN 'resolved'
+            WHEN COALESCE(bool_or(day >= :since_day AND gap > :quiet), false) THEN 'regressed'
+            ELSE 'ongoing' END AS state
+FROM g GROUP BY grp ORDER BY grp"""
+    params = with_signatures(
+        {
+            "new": new,
+            "end_day": end_day,
+            "day_after": datetime.combine(end_day + timedelta(days=1), time(), tzinfo=UTC),
+            "since_day": f.since.astimezone(UTC).date(),
+            "quiet": int(db.settings.error_quiet_days),
+            "tests": bool(f.include_tests),
+        },
+        db,
+    )
+    df = fetch(sql, params, (), db)
+    groups = error_groups.groups(db)
+    ids = [groups.ids.get(label) for label in df["error_signature"]]
+    df["group_id"] = pd.array(ids, dtype="Int64")
+    df["mark"] = [groups.marks.get(i, ("",))[0] or None if i is not None else None for i in ids]
+    df["note"] = [groups.marks.get(i, ("", ""))[1] or None if i is not None else None for i in ids]
+    return df
+
+
+def grouping_status(db: Database | None = None) -> tuple[bool, str]:
+    """(the error groups are GenLens' saved ones, why not or what is not saved yet: "" when all is)."""
+    g = error_groups.groups(db or get_database())
+    return g.saved, g.cause
+
+
+class MarkRefused(RuntimeError):
+    """A mark that cannot be recorded in the audit trail is not made (with sign-in on)."""
+
+
+def set_mark(group_id: int, mark: str | None, note: str, actor: str, role: str, method: str, db: Database | None = None) -> None:
+    """Mark error group `group_id` known or ignored (None: clear), with a note, and record it in the
+    audit trail first: with sign-in on, a mark the trail cannot record is refused (MarkRefused)."""
+    from data_access import audit
+
+    db = db or get_database()
+    if mark is not None and mark not in error_groups.MARKS:
+        raise ValueError(f"a mark is one of {', '.join(error_groups.MARKS)} (or none)")
+    note = note.strip()[:500]
+    label = next((lab for lab, gid in error_groups.groups(db).ids.items() if gid == group_id), None)
+    if label is None:
+        raise ValueError(f"there is no error group {group_id}")
+    try:
+        audit.record(
+            actor, role, method, "error_mark",
+            detail={"group_id": group_id, "label": label, "mark": mark, "note": note or None},
+        )
+    except audit.AuditUnavailable as exc:
+        if method != "none":
+            raise MarkRefused(f"The mark was not saved: {exc}".replace("this export is refused", "it is refused")) from exc
+    error_groups.mark(db, group_id, mark, note, actor)

@@ -114,7 +114,7 @@ def _base(f: Filters, q: ExplorerQuery, db: Database | None) -> tuple[str, dict[
     FROM att
 )"""
     )
-    params = with_signatures(s.params)
+    params = with_signatures(s.params, db)
     # No attempt is older than its generation's first one (scope_at >= since); none is newer than the
     # newest attempt day the rollup holds for generations started by `until`: bounds that keep a
     # walk in created_at order inside the window's attempts (a past window's page otherwise starts

@@ -18,7 +18,8 @@ from metrics.filters import Filters
 from metrics.scope import ATTEMPT_COLUMNS, IS_TEST, table, with_signatures
 from queries.core import fetch
 from queries.filters import FilterError
-from queries.signatures import signature_sql
+from metrics.error_groups import label_sql
+from metrics.signatures import mask_sql
 
 
 def parse_generation_id(value: str | None) -> str:
@@ -43,7 +44,7 @@ def attempts(generation_id: str, db: Database | None = None) -> pd.DataFrame:
     """
     gid = parse_generation_id(generation_id)
     db = db or get_database()
-    sig = signature_sql("a.error_message")
+    sig = label_sql(mask_sql("a.error_message"))
     sql = f"""
 WITH a AS (
     SELECT {ATTEMPT_COLUMNS},
@@ -65,7 +66,7 @@ SELECT CAST(a.generation_id AS text) AS generation_id, a.attempt_number, a.statu
        now() AS queried_at
 FROM a
 ORDER BY a.attempt_number, a.created_at"""
-    return fetch(sql, with_signatures({"gid": gid}), db=db)
+    return fetch(sql, with_signatures({"gid": gid}, db), db=db)
 
 
 # the figures of the chain the planner answers (the same metrics as every page's)

@@ -76,9 +76,28 @@ placeholders, punctuation and whole `key: value` fields between the aligned word
 `(<uuid>)`, an optional field; at the template's own length, a field that moved); each gap becomes
 `<*>`. Otherwise it starts a new group.
 A group keeps its number once made: later signatures join it (its label may generalise) or start
-new groups, and never move an earlier one. The label is the template, at most 200 characters.
-`python -m queries.signatures group` groups JSON Lines of messages this way. The Errors page and
-the errors report still list the signatures of the table above; they move to these groups next.
+new groups, and never move an earlier one. The label is the template, spaced as its first message
+was, at most 200 characters (a label that reads like an older group's gets ` [group N]`).
+`python -m queries.signatures group` groups JSON Lines of messages this way; the Errors page, the
+errors report, the Explorer's group filter and the generation page group the same messages, in the
+order they were first seen, the same way.
+
+**3. Kept.** GenLens saves the groups in its tables `genlens_error_groups` (number, template,
+label, first seen, mark) and `genlens_error_members` (each signature's group), so every page,
+report and process shows the same groups and they survive restarts. The signatures no group holds
+yet are placed as soon as a page or report asks (within seconds of the write), under a lock, so two
+processes never place one twice; `python -m metrics.error_groups sync` does the same from cron.
+Where GenLens may not write those tables, or they are not installed, or the facts table is not in
+use, the same placement runs in memory and the Errors page says so.
+
+**4. Lifecycle.** At the end of a window, with N = `GENLENS_ERROR_QUIET_DAYS` (default 7), a group
+is *new* when it was first seen inside the window (as New error groups counts); else *resolved*
+when its last occurrence is N or more UTC days before the window's last day; else *regressed* when
+on a day of the window it came back after at least N days without one; else *ongoing*. History is
+every failed or timed-out attempt with a message up to the window's last day, of any model, type or
+user (test generations only when included). An admin may mark a group *known* (being handled) or
+*ignored* (expected noise) with a note; the mark is saved with the group and recorded in the audit
+trail. The errors report carries `state` and `mark` after its other columns.
 Measured on Loghub and on a corpus of LLM-provider errors: BENCHMARKS.md, "Error grouping".
 """
 

@@ -20,7 +20,7 @@ from metrics.filters import Filters
 from metrics.registry import computable
 from metrics.scope import Sql, scoped, with_signatures
 from metrics.sources import DIMENSIONS
-from queries import masking
+from queries import errors, masking
 from queries.core import export_csv, fetch, streaming
 from queries.csv_format import write_chunks
 
@@ -66,6 +66,8 @@ COLUMNS = {
         "last_seen",
         "models",
         "example_generation_id",
+        "state",
+        "mark",
     ],
     "attempts": [
         "generation_id",
@@ -97,12 +99,30 @@ _PLANS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 # every metric the registry can compute, one row (a new metric appears here by itself)
 COLUMNS["metrics"] = computable()
+# Columns a planned report carries after its metrics, joined on by its first column: the errors
+# report's groups' lifecycle state and an admin's mark (queries.errors.group_states).
+LIFECYCLE = {"errors": ("state", "mark")}
 PLANNED: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {}
 for _name, (_by, _order) in _PLANS.items():
     _dims = [DIMENSIONS[d].column for d in _by]
     if COLUMNS[_name][: len(_dims)] != _dims:
         raise AssertionError(f"report {_name!r}: its contract does not start with its dimensions")
-    PLANNED[_name] = (tuple(COLUMNS[_name][len(_dims) :]), _by, _order)
+    _metrics = [c for c in COLUMNS[_name][len(_dims) :] if c not in LIFECYCLE.get(_name, ())]
+    PLANNED[_name] = (tuple(_metrics), _by, _order)
+
+
+def _lifecycle(name: str, f: Filters, columns: list[str], rows: list[tuple], db: Database | None) -> list[tuple]:
+    """`rows` of a planned report with its LIFECYCLE columns appended (none: as they are)."""
+    extra = LIFECYCLE.get(name)
+    if not extra or not rows:
+        return [(*r, *(None for _ in extra or ())) for r in rows] if extra else rows
+    states = errors.group_states(f, db).set_index("error_signature")
+    at = columns.index(COLUMNS[name][0])
+    out = []
+    for r in rows:
+        key = r[at]
+        out.append((*r, *(states.at[key, c] if key in states.index and pd.notna(states.at[key, c]) else None for c in extra)))
+    return out
 
 
 def attempts_sql(f: Filters, db: Database | None = None) -> Sql:
@@ -118,7 +138,7 @@ SELECT generation_id, attempt_number, status, model_used, story_type, user_id, c
 FROM att
 ORDER BY created_at DESC, generation_id DESC, attempt_number DESC"""
     )
-    return Sql(sql, with_signatures(s.params), s.expanding)
+    return Sql(sql, with_signatures(s.params, db), s.expanding)
 
 
 REPORTS: dict[str, str] = {
@@ -156,7 +176,13 @@ def fetch_report(name: str, f: Filters, db: Database | None = None) -> pd.DataFr
     """
     if name in PLANNED:
         names, by, order = PLANNED[name]
-        return masking.apply_frame(planner.frame(f, names, by, order, db), None)
+        frame = planner.frame(f, names, by, order, db)
+        if name in LIFECYCLE:
+            rows = _lifecycle(name, f, list(frame.columns), list(frame.itertuples(index=False, name=None)), db)
+            frame = pd.DataFrame(rows, columns=[*frame.columns, *LIFECYCLE[name]]) if rows else frame.reindex(
+                columns=[*frame.columns, *LIFECYCLE[name]]
+            )
+        return masking.apply_frame(frame, None)
     s = report_sql(name, f, db)
     return fetch(s.text, s.params, s.expanding, db)
 
@@ -171,6 +197,9 @@ def stream_report(
     if name in PLANNED:
         names, by, order = PLANNED[name]
         cols, rows = planner.result(f, names, by, order, db)
+        if name in LIFECYCLE:
+            rows = _lifecycle(name, f, list(cols), list(rows), db)
+            cols = [*cols, *LIFECYCLE[name]]
         yield cols, masking.apply_rows(cols, rows)
         return
     s = report_sql(name, f, db)

@@ -30,8 +30,11 @@ PINNED_MIGRATIONS = {
     "20260106000000_genlens_model_facts.sql": "efdcb888ddb49bd4543f8cc7922fab3a04158a96a1b5a1deb71cadc4c9d5ffd6",
     "20260107000000_genlens_rollup_value_counts.sql": "e52b3c76449e170a4941e0924d4052ad59f16911e74b5ab50a805f8faeca9c5a",
     "20260108000000_genlens_change_log.sql": "34b5b11e54076ad0125525ad2a7a6b9dcf42b0427c5ad3698bd49487379b6222",
+    "20260109000000_genlens_search_text.sql": "465bb3777ccd00d1010df6a0ad06cd2c7927bfeed0dd2566b6c26b717f8c7d3f",
+    # hand-written: the audit trail records marks on error groups
+    "20260109500000_genlens_audit_error_marks.sql": "8698a3d4f809613a7294caa99554caf10e82ac56efd6e0df02076a3b99d6526a",
 }
-NEWEST_DELTA = "20260109000000_genlens_search_text.sql"
+NEWEST_DELTA = "20260110000000_genlens_error_groups.sql"
 # the delta that added the value columns (the tests below migrate a database up to it)
 VALUE_DELTA = "20260107000000_genlens_rollup_value_counts.sql"
 NEW_COLUMNS = ("tokens_n", "duration_sum", "latency_n")

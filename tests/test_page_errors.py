@@ -56,8 +56,8 @@ def test_errors_page_on_demo(demo_db, offered):
     m = {x.label: x.value for x in at.metric}
     assert m["Failed attempts"] == fmt.count(summary["failures"])
     assert m["Timed-out attempts"] == fmt.count(summary["timeouts"])
-    assert m["Error signatures"] == fmt.count(len(table))
-    assert m["New signatures"] == fmt.count(len(errors.new_signatures(WINDOW)))
+    assert m["Error groups"] == fmt.count(len(table))
+    assert m["New error groups"] == fmt.count(len(errors.new_signatures(WINDOW)))
     assert all(x.help for x in at.metric)
     shown = table_with(at, "error_signature", "occurrences", "daily_counts")
     assert list(shown["error_signature"]) == list(table["error_signature"])
@@ -108,7 +108,7 @@ def test_errors_page_signature_outside_the_window_warns(demo_db):
 def test_errors_page_on_edge_data(edge_db):
     at = open_page(edge_db, signature="Fresh error <n>")
     m = {x.label: x.value for x in at.metric}
-    assert m["New signatures"] == "3"
+    assert m["New error groups"] == "3"
     assert len(table_with(at, "generation_id", "error_message", "latency_ms")) == 2
     new = table_with(at, "error_signature", "first_seen_ever")
     assert set(new["error_signature"]) == {"Fresh error <n>", "Late <n>", "Only tests <n>"}
@@ -119,3 +119,43 @@ def test_errors_page_on_empty_db(empty_db):
     at = open_page(WINDOW, signature="anything")
     assert any("No failed or timed-out attempts in this window" in i.value for i in at.info)
     assert not at.metric and not at.dataframe
+
+
+def test_errors_page_filters_by_state(demo_db):
+    table = reports.fetch_report("errors", WINDOW)
+    assert {"new", "ongoing"} <= set(table["state"])
+    at = open_page(WINDOW, state="new")
+    shown = table_with(at, "error_signature", "occurrences", "daily_counts")
+    assert list(shown["error_signature"]) == list(table[table["state"] == "new"]["error_signature"])
+    assert set(shown["state"]) == {"new"}
+    assert at.query_params["state"] == "new"
+    # A bogus state in a link is dropped with a warning; the table is then unfiltered.
+    at = open_page(WINDOW, state="exploded,<b>x</b>")
+    assert any("Ignored unknown states" in w.value for w in at.warning)
+    assert len(table_with(at, "error_signature", "occurrences", "daily_counts")) == len(table)
+
+
+def test_an_admin_marks_a_group_on_the_errors_page(demo_db, admin_engine):
+    table = reports.fetch_report("errors", WINDOW)
+    sig = table["error_signature"].iloc[0]
+    at = open_page(WINDOW, signature=sig)
+    next(r for r in at.radio if r.label == "Mark").set_value("ignored")
+    next(t for t in at.text_input if t.label == "Note").input("expected: provider timeouts at night")
+    next(b for b in at.button if b.label == "Save mark").click()
+    at.run()
+    assert not at.exception, at.exception
+    try:
+        row = errors.group_states(WINDOW).set_index("error_signature").loc[sig]
+        assert (row["mark"], row["note"]) == ("ignored", "expected: provider timeouts at night")
+        shown = table_with(at, "error_signature", "occurrences", "daily_counts").set_index("error_signature")
+        assert shown.at[sig, "mark"] == "ignored"
+        assert any("Marked ignored: expected: provider timeouts at night" in c.value for c in at.caption)
+        with admin_engine.connect() as conn:
+            from sqlalchemy import text
+
+            detail = conn.execute(
+                text("SELECT detail FROM demo.genlens_audit WHERE action = 'error_mark' ORDER BY id DESC LIMIT 1")
+            ).scalar_one()
+        assert detail["label"] == sig and detail["mark"] == "ignored"
+    finally:
+        errors.set_mark(int(row["group_id"]), None, "", "test", "admin", "none")

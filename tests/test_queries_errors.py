@@ -11,7 +11,8 @@ import pytest
 
 from queries import errors, reports
 from queries.filters import Filters
-from queries.signatures import signature
+from metrics import error_groups
+from metrics.signatures import mask
 from tests import test_queries_reliability as edge
 
 WINDOW = Filters(since=datetime(2026, 10, 21, tzinfo=UTC), until=datetime(2026, 11, 21, tzinfo=UTC))
@@ -58,7 +59,8 @@ def test_signature_attempts_lists_that_signature_newest_first(demo_db):
     assert len(df) == occurrences
     assert df["created_at"].is_monotonic_decreasing
     assert set(df["status"]) <= {"failed", "timeout"}
-    assert all(signature(m) == sig for m in df["error_message"])
+    groups = error_groups.groups(demo_db)
+    assert all(groups.label(mask(m)) == sig for m in df["error_message"])
     assert list(df.columns) == [
         "generation_id",
         "attempt_number",

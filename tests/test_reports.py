@@ -71,6 +71,8 @@ CONTRACT = {
         "last_seen",
         "models",
         "example_generation_id",
+        "state",
+        "mark",
     ],
     "attempts": [
         "generation_id",
@@ -416,20 +418,20 @@ def test_retries_by_user_filter(handmade_db):
 SIG_TIMEOUT = "Request timed out after <n> ms"
 SIG_PROVIDER = "Provider returned error for generation <uuid>"
 SIG_RATE = "Rate limit exceeded: retry after <n>s (request id <id>)"
-SIG_UPSTREAM = "Upstream error <n> from provider <str>"
+SIG_UPSTREAM = "Upstream error <n> from provider <*>"
 SIG_WORKER = "Worker <id> lost job <n> of story <str> (trace <uuid>)"
 SIG_FORMULA = "=HYPERLINK(<str>)"
 BOTH = f"{MB};{MA}"  # sorted: anthropic/... before openai/...
 
 ERRORS = [
     # failed/timeout attempts with a message; G11 (failed, NULL message) is left out
-    (SIG_TIMEOUT, 3, 2, ts(3, 9, 0), ts(7, 23, 59), BOTH, gid(5)),  # G03#1 G03#3 (MB), G05#1 (MA)
+    (SIG_TIMEOUT, 3, 2, ts(3, 9, 0), ts(7, 23, 59), BOTH, gid(5), "new", None),  # G03#1 G03#3 (MB), G05#1 (MA)
     # four signatures with 2 occurrences, by signature text
-    (SIG_PROVIDER, 2, 1, ts(4, 15, 0), ts(4, 15, 0, 10), MB, gid(7)),  # G07#1 G07#2: two UUIDs
-    (SIG_RATE, 2, 2, ts(2, 12, 0), ts(3, 9, 2), BOTH, gid(3)),  # G02#1 (MA), G03#2 (MB): 30s/5s, two ids
-    (SIG_UPSTREAM, 2, 1, ts(4, 8, 0), ts(4, 8, 0, 30), BOTH, gid(4)),  # G04: 502 'openai' / 503 "together"
-    (SIG_WORKER, 2, 2, ts(6, 13, 0), ts(7, 10, 0), MA, gid(18)),  # G16, G18: ids, numbers, quotes, uuids
-    (SIG_FORMULA, 1, 1, ts(6, 10, 0), ts(6, 10, 0), MB, gid(13)),
+    (SIG_PROVIDER, 2, 1, ts(4, 15, 0), ts(4, 15, 0, 10), MB, gid(7), "new", None),  # G07#1 G07#2: two UUIDs
+    (SIG_RATE, 2, 2, ts(2, 12, 0), ts(3, 9, 2), BOTH, gid(3), "new", None),  # G02#1 (MA), G03#2 (MB): 30s/5s, two ids
+    (SIG_UPSTREAM, 2, 1, ts(4, 8, 0), ts(4, 8, 0, 30), BOTH, gid(4), "ongoing", None),  # G04: 502 'openai' / 503 "together"; G06 before the window
+    (SIG_WORKER, 2, 2, ts(6, 13, 0), ts(7, 10, 0), MA, gid(18), "new", None),  # G16, G18: ids, numbers, quotes, uuids
+    (SIG_FORMULA, 1, 1, ts(6, 10, 0), ts(6, 10, 0), MB, gid(13), "new", None),
 ]
 
 
@@ -443,10 +445,10 @@ def test_errors_by_model_filter(handmade_db):
         reports.fetch_report("errors", f),
         CONTRACT["errors"],
         [
-            (SIG_WORKER, 2, 2, ts(6, 13, 0), ts(7, 10, 0), MA, gid(18)),
-            (SIG_RATE, 1, 1, ts(2, 12, 0), ts(2, 12, 0), MA, gid(2)),
-            (SIG_TIMEOUT, 1, 1, ts(7, 23, 59), ts(7, 23, 59), MA, gid(5)),
-            (SIG_UPSTREAM, 1, 1, ts(4, 8, 0, 30), ts(4, 8, 0, 30), MA, gid(4)),
+            (SIG_WORKER, 2, 2, ts(6, 13, 0), ts(7, 10, 0), MA, gid(18), "new", None),
+            (SIG_RATE, 1, 1, ts(2, 12, 0), ts(2, 12, 0), MA, gid(2), "new", None),
+            (SIG_TIMEOUT, 1, 1, ts(7, 23, 59), ts(7, 23, 59), MA, gid(5), "new", None),
+            (SIG_UPSTREAM, 1, 1, ts(4, 8, 0, 30), ts(4, 8, 0, 30), MA, gid(4), "ongoing", None),
         ],
     )
 

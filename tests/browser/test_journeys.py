@@ -124,11 +124,11 @@ def open_top_signature(page, server):
     top = reports.fetch_report("errors", WINDOW).iloc[0]
     signature = str(top["error_signature"])
     page.goto(f"{server}/errors?" + urlencode({"since": SINCE, "until": UNTIL, "signature": signature}))
-    wait_ready(page, '[data-testid="stHeading"]:has-text("Attempts with this signature")')
+    wait_ready(page, '[data-testid="stHeading"]:has-text("Attempts in this group")')
     assert not page_errors(page)
     assert signature in page.locator('[data-testid="stCode"]').first.inner_text()
     return page.locator(
-        'xpath=//*[@data-testid="stHeading"][contains(., "Attempts with this signature")]'
+        'xpath=//*[@data-testid="stHeading"][contains(., "Attempts in this group")]'
         '/following::*[@data-testid="stDataFrame"][1]'
     )
 
