@@ -85,10 +85,28 @@ FAILURES: tuple[tuple[float, Callable[[random.Random, ModelProfile], str]], ...]
     (4, lambda r, m: f"Provider returned error for generation {uuid.UUID(int=r.getrandbits(128), version=4)}"),
     (3, lambda r, m: f"Worker wk-{_rid(r, 8, HEX)} lost the job during shutdown"),
     (5, lambda r, m: f"Empty completion: finish_reason length after {r.randint(1000, 4000)} tokens"),
+    # only by the lifecycle below (weight 0: the draws above are unchanged)
+    (0, lambda r, m: f"Response blocked by the provider's safety system: finish_reason SAFETY on candidate {r.randint(0, 3)}"),
 )
 _FAIL_WEIGHTS = [w for w, _ in FAILURES]
+DAY_US = 86_400_000_000
+# Errors come and go, so that the demo shows every state of an error group's lifecycle (days
+# before the data's end): credits run out no more after 12 days before it (resolved); a worker
+# bug is fixed for days 20 to 9 before it and comes back (regressed); safety blocks start 3 days
+# before it (new), in place of some empty completions. The other attempts of those kinds take
+# the most common error instead, so no random draw changes.
+_RATE, _SAFETY = 0, len(FAILURES) - 1
 NOT_RETRIED = {3, 4, 8}  # content filter, context length, credits: retrying cannot help
 TIMEOUTS_MS = (30_000, 45_000, 60_000, 90_000)
+
+
+def _lifecycle(fk: np.ndarray, before_end_us: np.ndarray) -> np.ndarray:
+    """Failure kinds as errors come and go (above), given how long before the data's end each attempt starts."""
+    days = before_end_us / DAY_US
+    gone_credits = (fk == 8) & (days < 12)
+    fixed_worker = (fk == 10) & (days < 20) & (days >= 9)
+    safety = (fk == 11) & (days < 3)
+    return np.where(gone_credits | fixed_worker, _RATE, np.where(safety, _SAFETY, fk))
 
 
 def _copy_text(value: str) -> str:
@@ -347,7 +365,7 @@ def _block(
         st = np.where(
             x < timeout_rate, TIMEOUT, np.where(x < timeout_rate + fail_rate * (1.6 if k else 1.0), FAILED, SUCCESS)
         )
-        fk = rng.choice(len(FAILURES), size=n, p=_FAIL_P)
+        fk = _lifecycle(rng.choice(len(FAILURES), size=n, p=_FAIL_P), end_us - t)
         lat = np.where(
             st == TIMEOUT,
             _TIMEOUTS[rng.integers(0, len(TIMEOUTS_MS), n)],

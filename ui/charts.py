@@ -98,7 +98,7 @@ def failure_share_chart(share: pd.DataFrame) -> go.Figure:
             hover = fmt.plot_text(sig)
             color = SERIES_COLORS[(int(order) - 1) % len(SERIES_COLORS)]
         elif kind == "other":
-            name = hover = "all other signatures"
+            name = hover = "all other error groups"
             color = OTHER_COLOR
         else:
             name = hover = "no error message"
