@@ -274,14 +274,18 @@ def group_states(f: Filters, db: Database | None = None) -> pd.DataFrame:
 
     History is every failed or timed-out attempt with a message, of any model, type or user (test
     generations only when included), by UTC day. With N = GENLENS_ERROR_QUIET_DAYS (default 7), a
-    group is *new* when it is among `new_signatures` (first seen in [since, until)); else
+    group is *new* when it was first seen in [since, until) (as `new_signatures` says); else
     *resolved* when its last day is N or more days before the window's last day; else *regressed*
     when, on a day of the window, it came back after at least N days without an occurrence; else
     *ongoing*. Grain: one row per group. Columns: error_signature (the group's label), first_day,
     last_day (dates), state, group_id (None while not saved), mark and note (an admin's).
     """
     db = db or get_database()
-    new = list(new_signatures(f, db)["error_signature"])
+    since_utc = f.since.astimezone(UTC)
+    # A window starting at midnight (every page's): first seen in it is a first day in it. Else the
+    # exact first occurrences of new_signatures.
+    midnight = since_utc.time() == time()
+    new = [] if midnight else list(new_signatures(f, db)["error_signature"])
     end_day = (f.until - timedelta(microseconds=1)).astimezone(UTC).date()
     sql = f"""
 WITH d AS (
@@ -290,7 +294,7 @@ WITH d AS (
     SELECT grp, day, day - lag(day) OVER (PARTITION BY grp ORDER BY day) AS gap FROM d
 )
 SELECT grp AS error_signature, min(day) AS first_day, max(day) AS last_day,
-       CASE WHEN grp = ANY (CAST(:new AS text[])) THEN 'new'
+       CASE WHEN grp = ANY (CAST(:new AS text[])) OR (:midnight AND min(day) >= :since_day) THEN 'new'
             WHEN :end_day - max(day) >= :quiet THEN 'resolved'
             WHEN COALESCE(bool_or(day >= :since_day AND gap > :quiet), false) THEN 'regressed'
             ELSE 'ongoing' END AS state
@@ -300,7 +304,8 @@ FROM g GROUP BY grp ORDER BY grp"""
             "new": new,
             "end_day": end_day,
             "day_after": datetime.combine(end_day + timedelta(days=1), time(), tzinfo=UTC),
-            "since_day": f.since.astimezone(UTC).date(),
+            "since_day": since_utc.date(),
+            "midnight": midnight,
             "quiet": int(db.settings.error_quiet_days),
             "tests": bool(f.include_tests),
         },

@@ -215,6 +215,9 @@ def test_states_new_ongoing_regressed_resolved(db, admin_engine):
     # only in a test generation before the window: new unless tests are included
     fail(admin_engine, "Sometimes failure in the mailer", T0 + 2 * DAY, test=True)
     fail(admin_engine, "Sometimes failure in the mailer", since + 8 * DAY)
+    # first seen in the window's first hour: new, but not in a window starting at noon that day
+    fail(admin_engine, "Morning failure in the scheduler", since + timedelta(hours=1))
+    fail(admin_engine, "Morning failure in the scheduler", since + 5 * DAY)
     f = Filters(since=since, until=until)
     states = errors.group_states(f).set_index("error_signature")["state"].to_dict()
     assert states["Brand new failure in the renderer"] == "new"
@@ -222,6 +225,12 @@ def test_states_new_ongoing_regressed_resolved(db, admin_engine):
     assert states["Flaky failure in the uploader"] == "regressed"
     assert states["Old failure in the indexer"] == "resolved"
     assert states["Sometimes failure in the mailer"] == "new"
+    assert states["Morning failure in the scheduler"] == "new"
+    assert {k for k, v in states.items() if v == "new"} == set(errors.new_signatures(f)["error_signature"])
+    noon = Filters(since=since + timedelta(hours=12), until=until)
+    at_noon = errors.group_states(noon).set_index("error_signature")["state"].to_dict()
+    assert at_noon["Morning failure in the scheduler"] == "ongoing" and at_noon["Brand new failure in the renderer"] == "new"
+    assert {k for k, v in at_noon.items() if v == "new"} == set(errors.new_signatures(noon)["error_signature"])
     with_tests = errors.group_states(Filters(since=since, until=until, include_tests=True))
     assert with_tests.set_index("error_signature").at["Sometimes failure in the mailer", "state"] == "regressed"
     # The errors report carries the state: the same on the page, in its CSV and from the CLI.

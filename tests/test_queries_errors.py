@@ -115,6 +115,10 @@ def test_new_signatures_narrow_window_excludes_those_seen_before(demo_db):
     assert "Request timed out after <n> ms" in window and "Request timed out after <n> ms" in old
     assert set(new["error_signature"]).isdisjoint(old)
     assert window - set(new["error_signature"]) == window & old
+    # the errors report's state says the same: new exactly for these
+    table = reports.fetch_report("errors", NARROW)
+    assert set(table[table["state"] == "new"]["error_signature"]) == set(new["error_signature"])
+    assert set(table["state"]) <= set(errors.STATES)
 
 
 def test_new_signatures_hand_made(edge_db):
