@@ -86,7 +86,12 @@ FAILURES: tuple[tuple[float, Callable[[random.Random, ModelProfile], str]], ...]
     (3, lambda r, m: f"Worker wk-{_rid(r, 8, HEX)} lost the job during shutdown"),
     (5, lambda r, m: f"Empty completion: finish_reason length after {r.randint(1000, 4000)} tokens"),
     # only by the lifecycle below (weight 0: the draws above are unchanged)
-    (0, lambda r, m: f"Response blocked by the provider's safety system: finish_reason SAFETY on candidate {r.randint(0, 3)}"),
+    (
+        0,
+        lambda r, m: (
+            f"Response blocked by the provider's safety system: finish_reason SAFETY on candidate {r.randint(0, 3)}"
+        ),
+    ),
 )
 _FAIL_WEIGHTS = [w for w, _ in FAILURES]
 DAY_US = 86_400_000_000

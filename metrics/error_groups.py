@@ -31,7 +31,7 @@ from datetime import datetime
 from sqlalchemy import text
 
 from data_access.connection import Database
-from data_access.facts import LOCK_SPACE, ROLLUP_ERROR, TABLE, facts_relation, freshness, readable_rollups
+from data_access.facts import LOCK_SPACE, ROLLUP_ERROR, facts_relation, readable_rollups
 from metrics.grouping import Group, Grouper
 from metrics.signatures import MASK_PARAMS, mask_sql
 
@@ -63,7 +63,6 @@ class Groups:
     saved: bool  # the mapping is GenLens' tables' (else computed in memory)
     cause: str = ""  # in memory or partly unsaved: why, in one sentence
     unsaved: int = 0  # signatures placed in memory only
-    key: tuple = ()  # what this answer was computed from (a cache key)
     json: str = "{}"  # `labels` as the JSON object `label_sql` binds
     marks: dict[int, tuple[str, str, str, datetime | None]] = field(default_factory=dict)  # id -> (mark, note, by, at)
 
@@ -107,16 +106,6 @@ def _tables_readable(conn, schema: str) -> tuple[bool, bool]:
         {"g": f'"{schema}".{GROUPS}', "m": f'"{schema}".{MEMBERS}'},
     ).one()
     return bool(row[0]), bool(row[1])
-
-
-def _saved_key(conn, schema: str) -> tuple:
-    return tuple(
-        conn.execute(
-            text(
-                f'SELECT (SELECT count(*) FROM "{schema}".{MEMBERS}), (SELECT max(updated_at) FROM "{schema}".{GROUPS})'
-            )
-        ).one()
-    )
 
 
 def _load(conn, schema: str) -> tuple[Grouper, dict]:
@@ -226,19 +215,18 @@ def _save(conn, schema: str, grouper: Grouper, before: dict[int, list[str]], new
     )
 
 
-def _answer(grouper: Grouper, saved: bool, cause: str, unsaved: int, key: tuple, marks: dict) -> Groups:
+def _answer(grouper: Grouper, saved: bool, cause: str, unsaved: int, marks: dict) -> Groups:
     labels = grouper.labels()
     mapping = {sig: labels[g.group_id] for sig, g in grouper.placed.items()}
     ids = {lab: gid for gid, lab in labels.items()}
     as_json = json.dumps(mapping, ensure_ascii=False, separators=(",", ":"))
-    return Groups(mapping, ids, saved, cause, unsaved, key, as_json, marks)
+    return Groups(mapping, ids, saved, cause, unsaved, as_json, marks)
 
 
 def compute(db: Database, write: bool = True) -> Groups:
     """The grouping now: the saved groups, with the signatures none holds yet placed after them
     (and saved, when `write` and this user may); in memory where nothing can be saved."""
     facts = facts_relation(db)
-    version = freshness(db).version if facts else None
     raw_cause = "" if facts else "the facts table is not usable, so every failed attempt is read to group them"
     # its own budget, not a page's: the same grouping serves an export under any page timeout
     timeout = max(int(db.settings.query_timeout_ms), SYNC_TIMEOUT_MS if facts else RAW_TIMEOUT_MS)
@@ -259,12 +247,11 @@ def compute(db: Database, write: bool = True) -> Groups:
                 )
                 if raw_cause:
                     cause += "; " + raw_cause
-                return _answer(grouper, False, cause, len(found), ("memory", version, time.monotonic()), {})
-            key = (version, *_saved_key(conn, db.schema))
+                return _answer(grouper, False, cause, len(found), {})
             found = _read(conn, _unplaced_sql(db, facts, True), timeout)
             if not found:
                 grouper, marks = _load(conn, db.schema)
-                return _answer(grouper, True, raw_cause, 0, key, marks)
+                return _answer(grouper, True, raw_cause, 0, marks)
     if write and writable:
         try:
             with db.engine.connect() as conn:
@@ -278,8 +265,7 @@ def compute(db: Database, write: bool = True) -> Groups:
                     for sig, _ in new:
                         grouper.place(sig)
                     _save(conn, db.schema, grouper, before, new)
-                    key = (version, *_saved_key(conn, db.schema))
-            return _answer(grouper, True, raw_cause, 0, key, marks)
+            return _answer(grouper, True, raw_cause, 0, marks)
         except Exception as exc:  # noqa: BLE001 - grouped in memory below, and the page says why
             cause = f"saving new error groups failed ({_first_line(exc)}), so {{n}} are grouped in memory"
     elif write:
@@ -294,7 +280,7 @@ def compute(db: Database, write: bool = True) -> Groups:
         grouper.place(sig)
     n = f"{len(new):,} new signature{'s' if len(new) != 1 else ''}"
     cause = cause.format(n=n) + (f"; {raw_cause}" if raw_cause else "")
-    return _answer(grouper, True, cause, len(new), (*key, "memory", time.monotonic()), marks)
+    return _answer(grouper, True, cause, len(new), marks)
 
 
 def groups(db: Database) -> Groups:
@@ -307,7 +293,9 @@ def groups(db: Database) -> Groups:
     try:
         got = compute(db)
     except Exception as exc:  # noqa: BLE001 - signatures are shown ungrouped, and the page says why
-        got = Groups({}, {}, False, f"error groups could not be read ({_first_line(exc)}), so signatures are shown ungrouped")
+        got = Groups(
+            {}, {}, False, f"error groups could not be read ({_first_line(exc)}), so signatures are shown ungrouped"
+        )
     ttl = RAW_TTL_S if got.cause and ("every failed attempt" in got.cause or "ungrouped" in got.cause) else TTL_S
     with _lock:
         _seen[db.engine] = (time.monotonic() + ttl, got)
@@ -328,7 +316,12 @@ def mark(db: Database, group_id: int, value: str | None, note: str, by: str) -> 
                     marked_at = CASE WHEN CAST(:mark AS text) IS NULL THEN NULL ELSE now() END, updated_at = now()
                     WHERE group_id = :gid"""
                 ),
-                {"mark": value, "note": note.strip() or None if value else None, "by": by if value else None, "gid": group_id},
+                {
+                    "mark": value,
+                    "note": note.strip() or None if value else None,
+                    "by": by if value else None,
+                    "gid": group_id,
+                },
             ).rowcount
     if not done:
         raise ValueError(f"there is no error group {group_id}")

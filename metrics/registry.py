@@ -892,8 +892,7 @@ _METRICS: tuple[Metric, ...] = (
         "occurrences",
         "Failures with a message",
         "count",
-        "Failed and timed-out attempts that have an error message (so an error group); by group, its "
-        "occurrences.",
+        "Failed and timed-out attempts that have an error message (so an error group); by group, its occurrences.",
         "count",
         False,
         Count(Attempts(LOST, message=True)),

@@ -238,7 +238,12 @@ WITH att AS{inline} (
 )"""
     params.update(since=f.since, until=f.until, **({"gid": f.generation} if f.generation else {}))
     return Sql(
-        sql, params, expanding, error_groups.label_sql("att.signature_pre"), g1, where == "TRUE" or one_model,
+        sql,
+        params,
+        expanding,
+        error_groups.label_sql("att.signature_pre"),
+        g1,
+        where == "TRUE" or one_model,
         "att.signature_pre",
     )
 

@@ -90,7 +90,8 @@ def url_states() -> list[str]:
     known = [s for s in errors.STATES if s in asked]
     if len(known) != len(set(asked)):
         st.warning(
-            f"Ignored unknown states in the link; the states are {', '.join(errors.STATES)}.", icon=":material/link_off:"
+            f"Ignored unknown states in the link; the states are {', '.join(errors.STATES)}.",
+            icon=":material/link_off:",
         )
     return known
 
@@ -197,7 +198,10 @@ def mark_form(f, signature: str) -> None:
     with st.form(f"gl_err_mark_{int(gid)}", border=True):
         st.markdown("**Mark this group** (admins; recorded in the audit trail)")
         choice = st.radio(
-            "Mark", list(MARK_LABELS), index=list(MARK_LABELS).index(mark or ""), format_func=MARK_LABELS.get,
+            "Mark",
+            list(MARK_LABELS),
+            index=list(MARK_LABELS).index(mark or ""),
+            format_func=MARK_LABELS.get,
             horizontal=True,
         )
         text = st.text_input("Note", value=note or "", max_chars=500, placeholder="e.g. provider incident, ticket 123")

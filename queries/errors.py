@@ -17,9 +17,9 @@ import pandas as pd
 from data_access.engine import Database, get_database
 from data_access.facts import ROLLUP_ERROR, facts_relation, readable_rollups
 from metrics import error_groups, planner
+from metrics.error_groups import PARAM, label_sql
 from metrics.filters import Filters
 from metrics.scope import IS_TEST, scoped, table, with_signatures
-from metrics.error_groups import PARAM, label_sql
 from metrics.signatures import mask_sql
 from queries.core import fetch
 
@@ -262,7 +262,11 @@ def _history(f: Filters, db: Database) -> str:
         WHERE x.error_signature IS NOT NULL AND x.created_at < :day_after AND (:tests OR NOT x.is_test)
         GROUP BY 1, 2"""
     t = table(db)
-    tests = "" if f.include_tests else f"AND NOT EXISTS (SELECT 1 FROM {t} g WHERE g.generation_id = x.generation_id AND {IS_TEST})"
+    tests = (
+        ""
+        if f.include_tests
+        else f"AND NOT EXISTS (SELECT 1 FROM {t} g WHERE g.generation_id = x.generation_id AND {IS_TEST})"
+    )
     return f"""SELECT {label_sql(mask_sql("x.error_message"))} AS grp, {day} AS day, count(*) AS n
         FROM {t} x
         WHERE x.status IN {FAILED} AND x.error_message IS NOT NULL AND x.created_at < :day_after {tests}
@@ -330,7 +334,9 @@ class MarkRefused(RuntimeError):
     """A mark that cannot be recorded in the audit trail is not made (with sign-in on)."""
 
 
-def set_mark(group_id: int, mark: str | None, note: str, actor: str, role: str, method: str, db: Database | None = None) -> None:
+def set_mark(
+    group_id: int, mark: str | None, note: str, actor: str, role: str, method: str, db: Database | None = None
+) -> None:
     """Mark error group `group_id` known or ignored (None: clear), with a note, and record it in the
     audit trail first: with sign-in on, a mark the trail cannot record is refused (MarkRefused)."""
     from data_access import audit
@@ -344,10 +350,15 @@ def set_mark(group_id: int, mark: str | None, note: str, actor: str, role: str, 
         raise ValueError(f"there is no error group {group_id}")
     try:
         audit.record(
-            actor, role, method, "error_mark",
+            actor,
+            role,
+            method,
+            "error_mark",
             detail={"group_id": group_id, "label": label, "mark": mark, "note": note or None},
         )
     except audit.AuditUnavailable as exc:
         if method != "none":
-            raise MarkRefused(f"The mark was not saved: {exc}".replace("this export is refused", "it is refused")) from exc
+            raise MarkRefused(
+                f"The mark was not saved: {exc}".replace("this export is refused", "it is refused")
+            ) from exc
     error_groups.mark(db, group_id, mark, note, actor)

@@ -14,12 +14,12 @@ import pandas as pd
 
 from data_access.engine import Database, get_database
 from metrics import planner
+from metrics.error_groups import label_sql
 from metrics.filters import Filters
 from metrics.scope import ATTEMPT_COLUMNS, IS_TEST, table, with_signatures
+from metrics.signatures import mask_sql
 from queries.core import fetch
 from queries.filters import FilterError
-from metrics.error_groups import label_sql
-from metrics.signatures import mask_sql
 
 
 def parse_generation_id(value: str | None) -> str:

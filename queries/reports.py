@@ -121,7 +121,9 @@ def _lifecycle(name: str, f: Filters, columns: list[str], rows: list[tuple], db:
     out = []
     for r in rows:
         key = r[at]
-        out.append((*r, *(states.at[key, c] if key in states.index and pd.notna(states.at[key, c]) else None for c in extra)))
+        out.append(
+            (*r, *(states.at[key, c] if key in states.index and pd.notna(states.at[key, c]) else None for c in extra))
+        )
     return out
 
 
@@ -179,8 +181,10 @@ def fetch_report(name: str, f: Filters, db: Database | None = None) -> pd.DataFr
         frame = planner.frame(f, names, by, order, db)
         if name in LIFECYCLE:
             rows = _lifecycle(name, f, list(frame.columns), list(frame.itertuples(index=False, name=None)), db)
-            frame = pd.DataFrame(rows, columns=[*frame.columns, *LIFECYCLE[name]]) if rows else frame.reindex(
-                columns=[*frame.columns, *LIFECYCLE[name]]
+            frame = (
+                pd.DataFrame(rows, columns=[*frame.columns, *LIFECYCLE[name]])
+                if rows
+                else frame.reindex(columns=[*frame.columns, *LIFECYCLE[name]])
             )
         return masking.apply_frame(frame, None)
     s = report_sql(name, f, db)

@@ -87,9 +87,9 @@ def test_groups_are_saved_in_first_seen_order_and_never_renumbered(db, admin_eng
     assert g.saved and g.cause == ""
     groups, members = saved(admin_engine)
     assert len(groups) == 3, groups  # the two rate limits are one group; Anthropic's two kinds stay apart
-    rate, overloaded, invalid = (members[mask(m)] for m in (
-        RATE.format(n=30, rid="egunkxrxfvie"), OVERLOADED.format(), INVALID.format(n=9000)
-    ))
+    rate, overloaded, invalid = (
+        members[mask(m)] for m in (RATE.format(n=30, rid="egunkxrxfvie"), OVERLOADED.format(), INVALID.format(n=9000))
+    )
     assert (rate, overloaded, invalid) == (1, 2, 3)  # numbered in first-seen order
     assert groups[rate] == "Rate limit exceeded: retry after <n>s (request id <*>)"
     # New messages: one more rate limit (joins group 1), a new kind (group 4); nothing moves.
@@ -109,7 +109,11 @@ def test_groups_are_saved_in_first_seen_order_and_never_renumbered(db, admin_eng
 
 def test_concurrent_syncs_place_each_signature_once(db, admin_engine, pg_url):
     for k in range(40):
-        fail(admin_engine, f"Worker pool {k % 7} failed: kind_{k % 5} exhausted after {k} tries", T0 + k * timedelta(minutes=1))
+        fail(
+            admin_engine,
+            f"Worker pool {k % 7} failed: kind_{k % 5} exhausted after {k} tries",
+            T0 + k * timedelta(minutes=1),
+        )
     engines = [build_engine(pg_url, db.settings) for _ in range(4)]
     results: list[error_groups.Groups] = []
     errors_seen: list[BaseException] = []
@@ -167,7 +171,9 @@ def test_a_reader_that_may_not_write_groups_in_memory_and_says_so(db, admin_engi
 
 
 def test_without_the_facts_table_groups_are_the_same(db, admin_engine):
-    for k, m in enumerate([RATE.format(n=3, rid="abcdefghijkl"), OVERLOADED.format(), RATE.format(n=4, rid="mnbvcxzlkjhg")]):
+    for k, m in enumerate(
+        [RATE.format(n=3, rid="abcdefghijkl"), OVERLOADED.format(), RATE.format(n=4, rid="mnbvcxzlkjhg")]
+    ):
         fail(admin_engine, m, T0 + k * timedelta(hours=1))
     with_facts = fresh(db).labels
     with admin_engine.begin() as conn:  # as if the migrations had not run
@@ -188,7 +194,12 @@ def test_the_cli_groups_as_the_page_does(demo_db):
     rows = rows[rows["error_signature"].notna()].sort_values(["created_at", "generation_id", "attempt_number"])
     lines = "".join(json.dumps(m) + "\n" for m in rows["error_message"])
     out = subprocess.run(
-        [sys.executable, "-m", "queries.signatures", "group"], input=lines, capture_output=True, text=True, cwd=ROOT, check=True
+        [sys.executable, "-m", "queries.signatures", "group"],
+        input=lines,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
     ).stdout.splitlines()
     assert out == list(rows["error_signature"])
     assert len(set(out)) == len(reports.fetch_report("errors", f))
@@ -229,7 +240,10 @@ def test_states_new_ongoing_regressed_resolved(db, admin_engine):
     assert {k for k, v in states.items() if v == "new"} == set(errors.new_signatures(f)["error_signature"])
     noon = Filters(since=since + timedelta(hours=12), until=until)
     at_noon = errors.group_states(noon).set_index("error_signature")["state"].to_dict()
-    assert at_noon["Morning failure in the scheduler"] == "ongoing" and at_noon["Brand new failure in the renderer"] == "new"
+    assert (
+        at_noon["Morning failure in the scheduler"] == "ongoing"
+        and at_noon["Brand new failure in the renderer"] == "new"
+    )
     assert {k for k, v in at_noon.items() if v == "new"} == set(errors.new_signatures(noon)["error_signature"])
     with_tests = errors.group_states(Filters(since=since, until=until, include_tests=True))
     assert with_tests.set_index("error_signature").at["Sometimes failure in the mailer", "state"] == "regressed"
@@ -240,11 +254,15 @@ def test_states_new_ongoing_regressed_resolved(db, admin_engine):
     # A shorter quiet period: with N = 3 the uploader, last seen 3 days before the window's end, is
     # resolved too, and the exporter (every 3 days) has never been quiet for 3 whole days.
     states3 = errors.group_states(f, replace_quiet(db, 3)).set_index("error_signature")["state"].to_dict()
-    assert states3["Old failure in the indexer"] == "resolved" and states3["Flaky failure in the uploader"] == "resolved"
+    assert (
+        states3["Old failure in the indexer"] == "resolved" and states3["Flaky failure in the uploader"] == "resolved"
+    )
     assert states3["Steady failure in the exporter"] == "ongoing"
     # A longer one: nothing has been quiet for 12 days, so the indexer is ongoing again.
     states12 = errors.group_states(f, replace_quiet(db, 12)).set_index("error_signature")["state"].to_dict()
-    assert states12["Old failure in the indexer"] == "ongoing" and states12["Flaky failure in the uploader"] == "ongoing"
+    assert (
+        states12["Old failure in the indexer"] == "ongoing" and states12["Flaky failure in the uploader"] == "ongoing"
+    )
 
 
 def replace_quiet(db: Database, days: int) -> Database:
@@ -256,7 +274,7 @@ def replace_quiet(db: Database, days: int) -> Database:
 def test_an_admin_marks_a_group_and_the_audit_trail_records_it(db, admin_engine):
     fail(admin_engine, OVERLOADED.format(), T0)
     g = fresh(db)
-    (label, gid), = g.ids.items()
+    ((label, gid),) = g.ids.items()
     errors.set_mark(gid, "known", "  provider incident INC-42  ", "ana", "admin", "password")
     f = Filters(since=T0 - DAY, until=T0 + DAY)
     row = errors.group_states(f).iloc[0]

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from queries import errors, reports
-from queries.filters import Filters
 from metrics import error_groups
 from metrics.signatures import mask
+from queries import errors, reports
+from queries.filters import Filters
 from tests import test_queries_reliability as edge
 
 WINDOW = Filters(since=datetime(2026, 10, 21, tzinfo=UTC), until=datetime(2026, 11, 21, tzinfo=UTC))

@@ -429,7 +429,17 @@ ERRORS = [
     # four signatures with 2 occurrences, by signature text
     (SIG_PROVIDER, 2, 1, ts(4, 15, 0), ts(4, 15, 0, 10), MB, gid(7), "new", None),  # G07#1 G07#2: two UUIDs
     (SIG_RATE, 2, 2, ts(2, 12, 0), ts(3, 9, 2), BOTH, gid(3), "new", None),  # G02#1 (MA), G03#2 (MB): 30s/5s, two ids
-    (SIG_UPSTREAM, 2, 1, ts(4, 8, 0), ts(4, 8, 0, 30), BOTH, gid(4), "ongoing", None),  # G04: 502 'openai' / 503 "together"; G06 before the window
+    (
+        SIG_UPSTREAM,
+        2,
+        1,
+        ts(4, 8, 0),
+        ts(4, 8, 0, 30),
+        BOTH,
+        gid(4),
+        "ongoing",
+        None,
+    ),  # G04: 502 'openai' / 503 "together"; G06 before the window
     (SIG_WORKER, 2, 2, ts(6, 13, 0), ts(7, 10, 0), MA, gid(18), "new", None),  # G16, G18: ids, numbers, quotes, uuids
     (SIG_FORMULA, 1, 1, ts(6, 10, 0), ts(6, 10, 0), MB, gid(13), "new", None),
 ]
