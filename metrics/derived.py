@@ -694,6 +694,16 @@ $fn$"""
     return fns
 
 
+# The Errors page's group table: an index-only scan of the window's failures instead of every
+# attempt (1M, 30 days: errors report 204 ms -> 114 ms), under a story type filter too (10M: the
+# heap fetches for story_type took the report from 1.3 to 1.8 s). It replaces idx_genlens_facts_failures.
+_FAILURES_INDEX = _ddl(
+    f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_failed ON {TABLE} (scope_at)"
+    " INCLUDE (error_signature, generation_id, attempt_number, created_at, model_used, story_type, is_test,"
+    " has_message, status) WHERE status IN ('failed', 'timeout')"
+)
+
+
 def change_log_tables() -> list[str]:
     """The change log and the fold count (before the functions that read them)."""
     return [
@@ -739,6 +749,8 @@ def change_log_tables() -> list[str]:
         ),
         _ddl(f"COMMENT ON TABLE {MEMBERS} IS 'GenLens: the error group of every error signature seen so far.'"),
         _ddl(f"REVOKE ALL ON {GROUPS}, {MEMBERS} FROM PUBLIC"),
+        _FAILURES_INDEX,
+        _ddl(f"DROP INDEX IF EXISTS idx_{TABLE}_failures"),
     ]
 
 
@@ -837,13 +849,8 @@ CREATE TABLE IF NOT EXISTS {ROLLUP} (
             )
             for c in ("cost_usd", "duration_ms", "quality")
         ],
-        # the Errors page's signature table and new signatures: an index-only scan of the window's
-        # failures instead of every attempt (1M, 30 days: errors report 204 ms -> 114 ms)
-        _ddl(
-            f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_failures ON {TABLE} (scope_at)"
-            " INCLUDE (error_signature, generation_id, attempt_number, created_at, model_used, is_test, has_message, status)"
-            " WHERE status IN ('failed', 'timeout')"
-        ),
+        # the Errors page's group table and new groups: an index-only scan of the window's failures
+        _FAILURES_INDEX,
         _ddl(
             f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_signature ON {TABLE} (error_signature, created_at)"
             " WHERE error_signature IS NOT NULL"

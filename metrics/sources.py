@@ -63,7 +63,7 @@ from metrics.registry import (
     Total,
     primitives,
 )
-from metrics.scope import ISSUE_KINDS, PHASES, scoped, with_signatures
+from metrics.scope import ISSUE_KINDS, PHASES, inlined, scoped, with_signatures
 
 QUALITY_BINS = 100  # the quality rollup's bins: it answers any bin count dividing this
 
@@ -544,7 +544,7 @@ class Scoped(Source):
                 gen = Part("g1" if first else "gen", tuple(d.gen for d in keys), aggs)
             b = b_cte(att, gen, _picked(att_prims))
         params = with_signatures(s.params, db) if any("{signature}" in d.att for d in keys if d.att) else s.params
-        return Rendered(f"{s.text}{g1}\n, {b}", {**params, **need.bound_params}, col, s.expanding)
+        return Rendered(f"{inlined(s.text, g1 + b)}{g1}\n, {b}", {**params, **need.bound_params}, col, s.expanding)
 
 
 # --- rollup: daily sums of the facts rows -----------------------------------------------------------

@@ -19,7 +19,7 @@ from data_access.facts import ROLLUP_ERROR, facts_relation, readable_rollups
 from metrics import error_groups, planner
 from metrics.error_groups import PARAM, label_sql
 from metrics.filters import Filters
-from metrics.scope import IS_TEST, scoped, table, with_signatures
+from metrics.scope import IS_TEST, inlined, scoped, table, with_signatures
 from metrics.signatures import mask_sql
 from queries.core import fetch
 
@@ -195,6 +195,13 @@ def new_signatures(f: Filters, db: Database | None = None) -> pd.DataFrame:
     t = table(db)
     s = scoped(f, db)
     facts = facts_relation(db)
+    narrow, params = "", with_signatures(s.params, db)
+    if facts and s.raw_signature == "att.signature_pre":
+        # Only the groups first seen in the window are counted: found first from the groups the
+        # window has (a sum of the error rollup) and their first occurrences (index lookups), so
+        # the window's failures are read for those few groups only, not all of them
+        narrow = "AND att.signature_pre = ANY (CAST(:new_signatures AS text[]))"
+        params["new_signatures"] = _new_group_signatures(f, db, facts)
     if facts:
         tests = "" if f.include_tests else "AND NOT x.is_test"
         # per signature of the window's groups, the first row of the (error_signature, created_at)
@@ -220,11 +227,9 @@ def new_signatures(f: Filters, db: Database | None = None) -> pd.DataFrame:
     FROM {t} x
     WHERE x.status IN {FAILED} AND x.error_message IS NOT NULL AND x.created_at < :until {tests}
     GROUP BY 1"""
-    sql = (
-        s.text
-        + f"""
+    body = f"""
 , w AS (
-    SELECT {s.signature} AS error_signature, att.generation_id, att.model_used FROM att WHERE {SIGNED}
+    SELECT {s.signature} AS error_signature, att.generation_id, att.model_used FROM att WHERE {SIGNED} {narrow}
 ), ws AS (
     SELECT error_signature, count(*) AS occurrences, count(DISTINCT generation_id) AS generations,
            string_agg(DISTINCT model_used, ';' ORDER BY model_used) AS models
@@ -236,8 +241,29 @@ SELECT ws.error_signature, ever.first_seen_ever, ws.occurrences, ws.generations,
 FROM ws JOIN ever ON ever.error_signature = ws.error_signature
 WHERE ever.first_seen_ever >= :since
 ORDER BY ever.first_seen_ever DESC, ws.error_signature"""
-    )
-    return fetch(sql, with_signatures(s.params, db), s.expanding, db)
+    return fetch(inlined(s.text, body) + body, params, s.expanding, db)
+
+
+def _new_group_signatures(f: Filters, db: Database, facts: str) -> list[str]:
+    """The signatures of the groups that the window has and that were first seen in it."""
+    present = planner.frame(f, ("occurrences",), by=("error_signature",), db=db)
+    labels = [str(k) for k, n in zip(present["error_signature"], present["occurrences"], strict=True) if n]
+    if not labels:
+        return []
+    tests = "" if f.include_tests else "AND NOT x.is_test"
+    sql = f"""SELECT gs.error_signature FROM (
+        SELECT m.key AS sig, m.value AS error_signature FROM jsonb_each_text(CAST(:{PARAM} AS jsonb)) AS m
+        WHERE m.value = ANY (CAST(:labels AS text[]))
+        UNION SELECT l, l FROM unnest(CAST(:labels AS text[])) AS l
+    ) AS gs CROSS JOIN LATERAL (
+        SELECT x.created_at AS first_seen_ever FROM {facts} x
+        WHERE x.error_signature = gs.sig AND x.created_at < :until {tests}
+        ORDER BY x.created_at LIMIT 1
+    ) AS fs
+    GROUP BY gs.error_signature HAVING min(fs.first_seen_ever) >= :since"""
+    new = fetch(sql, with_signatures({"labels": labels, "since": f.since, "until": f.until}, db), (), db)
+    groups = error_groups.groups(db)
+    return sorted({s for label in new["error_signature"] for s in groups.signatures(label)})
 
 
 # --- error groups' lifecycle (docs/glossary.md "Error groups") -----------------------------------

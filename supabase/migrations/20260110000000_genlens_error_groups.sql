@@ -99,6 +99,8 @@ BEGIN
     EXECUTE $ddl$COMMENT ON TABLE genlens_error_groups IS 'GenLens: error groups (a template each, numbered for ever; an admin''s mark known or ignored), written by the dashboard as new error signatures arrive.'$ddl$;
     EXECUTE $ddl$COMMENT ON TABLE genlens_error_members IS 'GenLens: the error group of every error signature seen so far.'$ddl$;
     EXECUTE $ddl$REVOKE ALL ON genlens_error_groups, genlens_error_members FROM PUBLIC$ddl$;
+    EXECUTE $ddl$CREATE INDEX IF NOT EXISTS idx_genlens_facts_failed ON genlens_facts (scope_at) INCLUDE (error_signature, generation_id, attempt_number, created_at, model_used, story_type, is_test, has_message, status) WHERE status IN ('failed', 'timeout')$ddl$;
+    EXECUTE $ddl$DROP INDEX IF EXISTS idx_genlens_facts_failures$ddl$;
     EXECUTE $ddl$CREATE OR REPLACE FUNCTION genlens_facts_sync(ids uuid[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
 BEGIN
