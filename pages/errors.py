@@ -76,7 +76,7 @@ def kpis(summary: dict, n_signatures: int, n_new: int) -> None:
 
 def grouping_notice() -> None:
     """Say when the groups are not GenLens' saved ones, or some are not saved yet (and why)."""
-    saved, cause = cached(errors.grouping_status)
+    _, cause = cached(errors.grouping_status)
     if cause:
         st.warning(f"Error groups: {cause}.", icon=":material/warning:")
 
@@ -135,8 +135,9 @@ def signature_table(f, table: pd.DataFrame, trends: pd.DataFrame, preselect: str
     # uuid.UUID cells would show as byte lists; the CSV below keeps the report's own values.
     shown["example_generation_id"] = shown["example_generation_id"].astype(str)
     default = None
-    if preselect is not None:
-        default = {"selection": {"rows": [int(shown.index[shown["error_signature"] == preselect][0])]}}
+    at = shown.index[shown["error_signature"] == preselect]
+    if preselect is not None and len(at):  # a linked group the state filter hides is not selected
+        default = {"selection": {"rows": [int(at[0])]}}
     event = st.dataframe(
         shown,
         hide_index=True,

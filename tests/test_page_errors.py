@@ -159,3 +159,12 @@ def test_an_admin_marks_a_group_on_the_errors_page(demo_db, admin_engine):
         assert detail["label"] == sig and detail["mark"] == "ignored"
     finally:
         errors.set_mark(int(row["group_id"]), None, "", "test", "admin", "none")
+
+
+def test_a_linked_group_hidden_by_the_state_filter_is_not_selected(demo_db):
+    table = reports.fetch_report("errors", WINDOW)
+    ongoing = table[table["state"] == "ongoing"]["error_signature"].iloc[0]
+    at = open_page(WINDOW, state="new", signature=ongoing)
+    shown = table_with(at, "error_signature", "occurrences", "daily_counts")
+    assert ongoing not in set(shown["error_signature"])
+    assert table_with(at, "error_message") is None  # no attempts of a group the table does not show
