@@ -65,6 +65,7 @@ ROLLUP_LATEST_MARK = "pattempts"
 ROLLUP_MARKS = {
     ROLLUP: ROLLUP_LATEST_MARK,
     **{t: "story_type" for t in (ROLLUP_LATENCY, ROLLUP_QUALITY, ROLLUP_PHASE, ROLLUP_ERROR)},
+    ROLLUP_RETRIES: "pure",
 }
 
 FACTS_TTL_S = 5.0  # how long a "the facts table is usable" answer is trusted

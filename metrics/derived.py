@@ -372,7 +372,9 @@ SMALL_ROLLUPS = (
         (("n", "bigint", "count(*)"),),
         "f.error_signature IS NOT NULL",
     ),
-    # generations per attempt count and final status (the retries report)
+    # generations per attempt count and final status (the retries report); the pure ones (one model
+    # and one type: any model and type filter keeps them whole or drops them) also by their model
+    # and type, so that under several models or a type only the others are counted live
     SmallRollup(
         ROLLUP_RETRIES,
         (
@@ -380,6 +382,10 @@ SMALL_ROLLUPS = (
             _IS_TEST,
             ("gen_attempts", "integer NOT NULL", "f.gen_attempts"),
             ("final_status", "text", "f.final_status"),
+            # DEFAULT: an earlier migration's rebuild, run again after this one, inserts without it
+            ("pure", "boolean NOT NULL DEFAULT false", "f.pure"),
+            ("model_used", "text", "CASE WHEN f.pure THEN f.model_used END"),
+            ("story_type", "text", "CASE WHEN f.pure THEN f.story_type END"),
         ),
         (("gens", "bigint", "count(*)"),),
         "f.is_final",
@@ -476,11 +482,17 @@ def _lacks_columns(table: str, columns: list[str]) -> str:
     )"""
 
 
-def _small_upgrade(r: SmallRollup) -> str:
+def _small_upgrade(r: SmallRollup, emptied: str | None = None) -> str:
     """An earlier version of a small rollup without some of today's columns is dropped: created
-    again and rebuilt below (its reader's grant comes back with the newer rollups' grants)."""
+    again and rebuilt below (its reader's grant comes back with the newer rollups' grants); the
+    variable `emptied` says so."""
     columns = [c for c, _, _ in (*r.key, *r.sums)]
-    return f"    IF {_lacks_columns(r.table, columns)} THEN\n        DROP TABLE {r.table};\n    END IF;\n"
+    flag = f"        {emptied} := true;\n" if emptied else ""
+    return f"    IF {_lacks_columns(r.table, columns)} THEN\n        DROP TABLE {r.table};\n{flag}    END IF;\n"
+
+
+# SQL: the text of the migration schema's function `fn()` (NULL when there is none)
+_FUNCTION_TEXT = "(SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure('{fn}()'))"
 
 
 def _small_table(r: SmallRollup) -> str:
@@ -704,6 +716,30 @@ _FAILURES_INDEX = _ddl(
 )
 
 
+# The Cost & Quality page's outliers under any filter: a list is the first rows of one of these
+# that pass the sidebar's filters, a count a range of it, both read from the index alone (the
+# filters' columns and the list's order are in it; 10M, 30 days, one model: the expensive list
+# 7.9 s -> see BENCHMARKS.md). They replace idx_genlens_facts_<value> (scope_at and is_test only:
+# every row beyond the bound was read from the table to check a model or story type).
+VALUE_INDEX_COLUMNS = ("cost_usd", "duration_ms", "quality")
+_VALUE_INDEXES = [
+    _ddl(
+        f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_{c}_scoped ON {TABLE} ({c})"
+        " INCLUDE (scope_at, is_test, model_used, story_type, status, created_at, generation_id, attempt_number)"
+        f" WHERE {c} IS NOT NULL"
+    )
+    for c in VALUE_INDEX_COLUMNS
+]
+# The latency percentiles' lookups (metrics.sources.rollup_percentiles) under a story type filter
+# too: with story_type in it the lookup never reads the table (10M, a type: Cost & Quality's
+# by-model table 1.35 s -> see BENCHMARKS.md). It replaces idx_genlens_facts_latency_bucket.
+_LATENCY_INDEX = _ddl(
+    f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_latency_buckets"
+    f" ON {TABLE} ({BUCKET_FN}(latency_ms), model_used, scope_at) INCLUDE (latency_ms, is_test, story_type)"
+    " WHERE latency_ms IS NOT NULL"
+)
+
+
 def change_log_tables() -> list[str]:
     """The change log and the fold count (before the functions that read them)."""
     return [
@@ -751,6 +787,10 @@ def change_log_tables() -> list[str]:
         _ddl(f"REVOKE ALL ON {GROUPS}, {MEMBERS} FROM PUBLIC"),
         _FAILURES_INDEX,
         _ddl(f"DROP INDEX IF EXISTS idx_{TABLE}_failures"),
+        *_VALUE_INDEXES,
+        *[_ddl(f"DROP INDEX IF EXISTS idx_{TABLE}_{c}") for c in VALUE_INDEX_COLUMNS],
+        _LATENCY_INDEX,
+        _ddl(f"DROP INDEX IF EXISTS idx_{TABLE}_latency_bucket"),
     ]
 
 
@@ -825,11 +865,7 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
         _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_model ON {TABLE} (model_used, scope_at)"),
         _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_user ON {TABLE} (user_id, scope_at)"),
         _ddl(fns[BUCKET_FN]),
-        _ddl(
-            f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_latency_bucket"
-            f" ON {TABLE} ({BUCKET_FN}(latency_ms), model_used, scope_at) INCLUDE (latency_ms, is_test)"
-            " WHERE latency_ms IS NOT NULL"
-        ),
+        _LATENCY_INDEX,
         _ddl(f"""
 CREATE TABLE IF NOT EXISTS {ROLLUP} (
     {", ".join(f"{c} {typ}" for c, typ, _ in ROLLUP_KEY_COLUMNS)},
@@ -842,13 +878,7 @@ CREATE TABLE IF NOT EXISTS {ROLLUP} (
         _ddl(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_pending ON {TABLE} (scope_at) WHERE status = 'pending'"),
         # the Cost & Quality page's outliers: a list is the first rows of one of these, a count a
         # range of it (1M, 30 days: each list 0.2 s -> 0.01-0.05 s)
-        *[
-            _ddl(
-                f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_{c} ON {TABLE} ({c}) INCLUDE (scope_at, is_test)"
-                f" WHERE {c} IS NOT NULL"
-            )
-            for c in ("cost_usd", "duration_ms", "quality")
-        ],
+        *_VALUE_INDEXES,
         # the Errors page's group table and new groups: an index-only scan of the window's failures
         _FAILURES_INDEX,
         _ddl(
@@ -1077,21 +1107,37 @@ def delta_sql() -> str:
         steps.append(
             f"    IF {_lacks_columns(TABLE, [c for c, _ in d.facts_columns])} THEN\n"
             "        -- emptied first (a NOT NULL column cannot be added to rows), built again below\n"
-            f"        TRUNCATE {TABLE};\n    {_ddl(f'ALTER TABLE {TABLE} {added}').rstrip()}\n    END IF;\n"
+            f"        TRUNCATE {TABLE};\n        facts_emptied := true;\n"
+            f"    {_ddl(f'ALTER TABLE {TABLE} {added}').rstrip()}\n    END IF;\n"
         )
     if d.rollup_columns:
         added = ", ".join(f"ADD COLUMN IF NOT EXISTS {c} {t}" for c, t in d.rollup_columns)
-        steps.append(_ddl(f"ALTER TABLE {ROLLUP} {added}"))
+        steps.append(
+            f"    IF {_lacks_columns(ROLLUP, [c for c, _ in d.rollup_columns])} THEN\n"
+            "        rollups_emptied := true;  -- the new columns' sums are 0 until built again below\n"
+            "    END IF;\n" + _ddl(f"ALTER TABLE {ROLLUP} {added}")
+        )
     for r in SMALL_ROLLUPS:
         if r.table in d.small_rollups:  # without today's columns: dropped, made again, rebuilt below
-            steps += [_small_upgrade(r), _ddl(_small_table(r))]
+            steps += [_small_upgrade(r, "rollups_emptied"), _ddl(_small_table(r))]
     steps += change_log_tables()
     steps += [_ddl(fns[name]) for name in d.functions]
     steps += change_log_grants()
+    # Built again only when what built them changed since (or a step above emptied them): the
+    # rebuild function's text before this file ran is today's only if today's derivation built the
+    # facts (every file that installs it rebuilds in the same transaction). So a delta that only adds
+    # an index, or this file run twice, costs no rebuild of every attempt.
+    facts_changed = f"facts_emptied OR built_by IS DISTINCT FROM {_FUNCTION_TEXT.format(fn='genlens_facts_rebuild')}"
+    rollups_changed = (
+        f"rollups_emptied OR rolled_by IS DISTINCT FROM {_FUNCTION_TEXT.format(fn='genlens_rollup_rebuild')}"
+    )
     if d.refacts or d.facts_columns:
-        steps.append("    PERFORM genlens_facts_rebuild();\n")  # the facts rows, then the rollups
+        steps.append(
+            f"    IF {facts_changed} THEN\n        PERFORM genlens_facts_rebuild();  -- the facts rows, then the rollups\n"
+            f"    ELSIF {rollups_changed} THEN\n        PERFORM genlens_rollup_rebuild();\n    END IF;\n"
+        )
     elif d.rerollup or d.rollup_columns or d.small_rollups:
-        steps.append("    PERFORM genlens_rollup_rebuild();\n")
+        steps.append(f"    IF {rollups_changed} THEN\n        PERFORM genlens_rollup_rebuild();\n    END IF;\n")
     what = []
     if d.facts_columns:
         what.append(f"{TABLE} gains {', '.join(c for c, _ in d.facts_columns)}")
@@ -1106,10 +1152,14 @@ def delta_sql() -> str:
         "API roles may call no GenLens function, the rollup's reader may fold"
     )
     what.append(f"the error-group tables {GROUPS} and {MEMBERS} are made (the rollup's reader may add to them)")
+    what.append(
+        "the value indexes of the outliers and the latency lookups' index hold the sidebar's filters' columns"
+        " (replacing the narrower ones)"
+    )
     if d.refacts or d.facts_columns:
-        what.append("the facts and rollups are built again")
+        what.append("the facts and rollups are built again where an earlier version built them")
     elif d.rerollup or d.rollup_columns or d.small_rollups:
-        what.append("the rollups are built again from the facts rows")
+        what.append("the rollups are built again from the facts rows where an earlier version built them")
     summary = "\n".join(f"-- {line}" for line in _wrap("; ".join(what) + "." if what else "nothing changed.", 97))
     return f"""-- GenLens: a delta of the derived tables (generated by `python -m metrics.derived delta`; do not
 -- edit).
@@ -1128,6 +1178,11 @@ def delta_sql() -> str:
 DO $genlens$
 DECLARE
     c record;
+    -- what built the facts and the rollups, as installed before this file ran
+    built_by text := {_FUNCTION_TEXT.format(fn="genlens_facts_rebuild")};
+    rolled_by text := {_FUNCTION_TEXT.format(fn="genlens_rollup_rebuild")};
+    facts_emptied boolean := false;
+    rollups_emptied boolean := false;
 BEGIN
     IF to_regclass('{ROLLUP}') IS NULL OR to_regclass('{TABLE}') IS NULL THEN
         RAISE NOTICE 'GenLens derived tables not upgraded: none are installed here';

@@ -136,6 +136,7 @@ class Sql:
     # gen_attempts (the facts table, unfiltered scope): generation figures need no second pass.
     facts_gen: bool = False
     raw_signature: str = ""
+    facts: bool = False  # att reads the facts table (not the raw attempts)
 
 
 def attempt_filter(f: Filters, alias: str = "g") -> tuple[str, dict[str, Any], tuple[str, ...]]:
@@ -246,6 +247,7 @@ WITH att AS{inline} (
         g1,
         where == "TRUE" or one_model,
         "att.signature_pre",
+        facts=True,
     )
 
 
@@ -304,6 +306,12 @@ _READS_GEN = re.compile(r"\b(?:FROM|JOIN)\s+(?:gen|g1)\b")
 _READS_ATT = re.compile(r"\b(?:FROM|JOIN)\s+att\b")
 
 
+def inline_att(scope: str) -> str:
+    """`scope` with att never materialised: for a query that reads only some of its rows through
+    an index (att's unused columns are then never computed)."""
+    return scope.replace("\nWITH att AS (", "\nWITH att AS NOT MATERIALIZED (", 1)
+
+
 def inlined(scope: str, body: str) -> str:
     """`scope` with att inlined (NOT MATERIALIZED) for a query over the error signatures (the
     window's failures) that reads att once and never gen: gen's unused reference alone would make
@@ -313,7 +321,7 @@ def inlined(scope: str, body: str) -> str:
     faster and some slower (Cost & Quality under two models 17.2 s against 11.1-13.7 s)."""
     if "signature_pre" not in body or _READS_GEN.search(body) or len(_READS_ATT.findall(body)) != 1:
         return scope
-    return scope.replace("\nWITH att AS (", "\nWITH att AS NOT MATERIALIZED (", 1)
+    return inline_att(scope)
 
 
 def with_signatures(params: dict[str, Any], db: Database | None = None) -> dict[str, Any]:

@@ -793,7 +793,8 @@ class Rollup(Source):
 
 class RetriesRollup(Source):
     """Generations per number of attempts and final status, per scope day (the retries rollups;
-    per (generation, model) under a filter on one model)."""
+    per (generation, model) under a filter on one model; under several models or a story type the
+    pure generations' rows, by their model and type, and the others counted live)."""
 
     name = "retries_rollup"
     family = "rollup"
@@ -805,15 +806,42 @@ class RetriesRollup(Source):
     def declines(self, need: Need, f: Filters, db: Database) -> str | None:
         if need.att_prims or any(not isinstance(p, Generations) or p.first or p.retried for p in need.prims):
             return "it holds generation counts by final status only"
+        if _pure_retries(f):  # the filters are checked on the pure rows' keys and the others' attempts
+            return rollup_declines(replace(f, models=(), types=()), db, frozenset({ROLLUP_RETRIES}), generations=True)
         table = ROLLUP_MODEL_RETRIES if f.models else ROLLUP_RETRIES
         return rollup_declines(f, db, frozenset({table}), generations=True)
 
     def render(self, need: Need, f: Filters, db: Database) -> Rendered:
-        table, models = (ROLLUP_MODEL_RETRIES, f" AND {ROLLUP_MODELS}") if f.models else (ROLLUP_RETRIES, "")
-        r = f'(SELECT * FROM "{db.schema}".{table} WHERE {ROLLUP_WINDOW}{models} AND gens <> 0) AS r'
+        if _pure_retries(f):
+            r = f"""(
+        SELECT gen_attempts, final_status, gens FROM "{db.schema}".{ROLLUP_RETRIES}
+        WHERE {ROLLUP_WINDOW} AND pure AND {ROLLUP_MODELS} AND {ROLLUP_TYPES} AND gens <> 0
+        UNION ALL
+        SELECT x.attempts, x.final_status, 1
+        FROM (
+            SELECT count(*) AS attempts,
+                   (array_agg(m.status ORDER BY m.attempt_number DESC, m.created_at DESC))[1] AS final_status
+            FROM "{db.schema}".{TABLE} m
+            WHERE NOT m.pure AND m.scope_at >= :since AND m.scope_at < :until AND (:tests OR NOT m.is_test)
+              AND {ROLLUP_MODELS.replace("model_used", "m.model_used")}
+              AND {ROLLUP_TYPES.replace("story_type", "m.story_type")}
+            GROUP BY m.generation_id
+        ) AS x
+    ) AS r(gen_attempts, final_status, gens)"""
+            params = {**rollup_params(f), "since": f.since, "until": f.until}
+        else:
+            table, models = (ROLLUP_MODEL_RETRIES, f" AND {ROLLUP_MODELS}") if f.models else (ROLLUP_RETRIES, "")
+            r = f'(SELECT * FROM "{db.schema}".{table} WHERE {ROLLUP_WINDOW}{models} AND gens <> 0) AS r'
+            params = rollup_params(f)
         aggs = tuple(f"COALESCE(sum(gens){_filter(_status(p.final, 'final_status'))}, 0)" for p in need.prims)
         col = {p: _p(i) for i, p in enumerate(need.prims)}
-        return Rendered(f"WITH {b_cte(None, Part(r, ('gen_attempts',), aggs))}", rollup_params(f), col)
+        return Rendered(f"WITH {b_cte(None, Part(r, ('gen_attempts',), aggs))}", params, col)
+
+
+def _pure_retries(f: Filters) -> bool:
+    """Whether the retries report is read from the pure generations' rows and the others live: under
+    several models or a story type (one model: the per (generation, model) rollup answers)."""
+    return bool(f.types) or len(f.models) > 1
 
 
 class QualityRollup(Source):

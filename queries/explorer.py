@@ -249,9 +249,9 @@ COUNT_CAP = 10_000
 def explorer_count(f: Filters, q: ExplorerQuery, db: Database | None = None, cap: int | None = None) -> int:
     """Number of attempts matching the sidebar filters and q (all pages); with `cap`, a query with
     a search, a signature or the issues filter is counted up to cap + 1 ("more than cap")."""
-    # Attempt counts by status are metrics (per status, under any model filter): no scan for the
-    # plain views when the planner has them in a rollup.
-    plain = q.signature is None and q.text is None and not q.issues_only and not f.types and not f.user
+    # Attempt counts by status are metrics (per status, under any model and story type filter): no
+    # scan for the plain views when the planner has them in a rollup (10M, a type: 1.84 s -> 0.01 s).
+    plain = q.signature is None and q.text is None and not q.issues_only and not f.user
     if plain:
         unfiltered = replace(f, statuses=())
         names = [_STATUS_COUNT[s] for s in (f.statuses or STATUSES)]

@@ -31,7 +31,7 @@ def rollup_snapshot(admin_engine, schema: str = "facts_scratch") -> tuple[list, 
         f"SELECT * FROM {schema}.genlens_rollup_latency WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5",
         f"SELECT * FROM {schema}.genlens_rollup_phase WHERE reporting <> 0 OR retries <> 0 ORDER BY 1, 2, 3, 4, 5",
         f"SELECT * FROM {schema}.genlens_rollup_error WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5, 6",
-        f"SELECT * FROM {schema}.genlens_rollup_retries WHERE gens <> 0 ORDER BY 1, 2, 3, 4",
+        f"SELECT * FROM {schema}.genlens_rollup_retries WHERE gens <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7",
         f"SELECT * FROM {schema}.genlens_rollup_quality WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5",
         f"SELECT * FROM {schema}.genlens_rollup_model_retries WHERE gens <> 0 ORDER BY 1, 2, 3, 4, 5",
     ]

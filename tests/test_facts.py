@@ -600,8 +600,15 @@ def test_a_filter_on_one_model_narrows_each_generation_to_that_model(scratch, ad
     first = next(m for m in first if m != "fallback/m")
     short = Filters(since=day0 - timedelta(days=3), until=day0)  # hour buckets
     noon = Filters(since=day0 - timedelta(days=6, hours=-7), until=day0 - timedelta(hours=1))  # no rollup
-    for f in (replace(w, models=m) for w in (window, short, noon) for m in (("fallback/m",), (first,))):
+    # one model; two, a type, both: the retries report then from the pure generations' rollup rows
+    # and the mixed generations live
+    narrowed = [{"models": ("fallback/m",)}, {"models": (first,)}, {"models": (first, "fallback/m")}]
+    narrowed += [{"types": ("hero",)}, {"models": (first, "fallback/m"), "types": ("child", "combined")}]
+    retries = reports.PLANNED["retries"]
+    for f in (replace(w, **n) for w in (window, short, noon) for n in narrowed):
         assert planner.rollup_answers(f, (ROLLUP,), generations=True) == (f.since.hour == 0)
+        if f.since.hour == 0 and (f.types or len(f.models) > 1):
+            assert planner.explain(retries[0], f, retries[1]).source == "retries_rollup"
         summary = reports.fetch_report("summary", f).iloc[0]
         assert summary["generations"] > 0
         with_facts, raw = _both_ways(scratch, monkeypatch, f)

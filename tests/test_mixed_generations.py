@@ -18,7 +18,16 @@ from tests.test_metrics import _compare
 SCHEMA = "mixed_scratch"
 T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 WINDOW = Filters(since=T0 - timedelta(days=12), until=T0 + timedelta(days=1))
-BREAKDOWNS = [(), ("model_used",), ("story_type",), ("day",), ("day_bucket",), ("day", "model_used"), ("story_type_each",)]
+BREAKDOWNS = [
+    (),
+    ("model_used",),
+    ("story_type",),
+    ("day",),
+    ("day_bucket",),
+    ("day", "model_used"),
+    ("story_type_each",),
+    ("attempts_taken",),  # the retries report: pure generations from the rollup, the others live
+]
 A, B = "openai/gpt-4o-mini", "deepseek/deepseek-chat"
 VARIANTS = {
     "two-models": {"models": (A, B)},
@@ -87,11 +96,16 @@ def test_generation_figures_under_model_and_type_filters_equal_raw(mixed, use_sc
     f = replace(WINDOW, **VARIANTS[variant])
     answered: set[str] = set()
     each: set[str] = set()
+    retried: set[str] = set()
     for by in BREAKDOWNS:
         got = set(_compare(f, by).get("rollup", []))
         answered |= got
         if by == ("story_type_each",):
             each = got
+        if by == ("attempts_taken",):
+            retried = got
+    # the retries report (generations per attempt count, by final status), equal to raw above
+    assert {"generations", "succeeded", "failed_final"} <= retried, retried
     # generations of each story type (a generation retried as another type under both) too
     assert "generations" in each, each
     # the rollup answered generation figures (success rate among them), so the live part was used
