@@ -72,28 +72,56 @@ def database_line() -> None:
         f"one generation is {source.grain})"
         + (" through plain queries: GenLens may not create its view here." if db.inline else "")
     )
+    replica_line(db)
     from queries.catalog import fast_path
 
     ttl = db.settings.cache_ttl_seconds
     cache = f", each result kept up to {ttl} s (Refresh data to requery)" if ttl else ""
     live, why = fast_path(db)
     if live:
-        from queries.catalog import freshness
+        from queries.catalog import freshness, replica
 
         fresh = freshness(db)
         behind = (
             f" ({fresh.behind:,} writes from the last few seconds are still being folded in)" if fresh.behind else ""
         )
-        st.sidebar.caption(
-            f":material/bolt: Figures are live: every write committed before "
-            f"{fresh.as_of:%H:%M:%S} UTC is in{behind}. New writes reach GenLens' facts table within "
-            "seconds, and pages query again when one has."
-        )
+        lagging = replica(db)
+        if lagging is not None and lagging.behind:
+            st.sidebar.caption(
+                f":material/schedule: Figures are exact as of the replica's replay point: every write committed "
+                f"before {fresh.as_of:%H:%M:%S} UTC is in{behind}. Pages query again as the replica catches up."
+            )
+        else:
+            st.sidebar.caption(
+                f":material/bolt: Figures are live: every write committed before "
+                f"{fresh.as_of:%H:%M:%S} UTC is in{behind}. New writes reach GenLens' facts table within "
+                "seconds, and pages query again when one has."
+            )
     else:
         st.sidebar.caption(
             f":material/hourglass: Figures are computed from the raw attempts on each query{cache}, so large "
             f"tables are slower. Why: {why}."
         )
+
+
+def replica_line(db) -> None:
+    """Where pages read when GENLENS_READ_URL names a streaming replica, and how far behind it is."""
+    from queries.catalog import replica
+
+    state = replica(db)
+    if state is None:
+        return
+    if not state.usable:
+        st.sidebar.warning(f"{state.cause}.", icon=":material/call_split:")
+        return
+    lag = f"{state.lag_s:,.0f} s behind the primary" if state.lag_s >= 1 else "current with the primary"
+    line = f"Pages read the replica **{db.reader_label}**, {lag}; folding and every other write go to the primary." + (
+        f" Now: {state.cause}." if state.cause else ""
+    )
+    if state.behind:
+        st.sidebar.warning(line, icon=":material/call_split:")
+    else:
+        st.sidebar.caption(f":material/call_split: {line}")
 
 
 def main() -> None:

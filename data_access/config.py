@@ -36,6 +36,7 @@ class Settings:
     export_timeout_ms: int = 0  # statement timeout of exports (CLI, full downloads); 0: none
     fold_every_ms: int = 2000  # the dashboard's folding thread; 0: off (pages still fold on read)
     error_quiet_days: int = 7  # an error group quiet this many days is resolved; back after that, regressed
+    read_url: str | None = None  # GENLENS_READ_URL: a streaming replica pages and reports read
 
     @property
     def embedded(self) -> bool:
@@ -125,4 +126,5 @@ def load_settings() -> Settings:
         use_facts=_flag("GENLENS_FACTS", True),
         export_timeout_ms=_int("GENLENS_EXPORT_TIMEOUT_MS", 0, minimum=0),
         fold_every_ms=_int("GENLENS_FOLD_EVERY_MS", 2000, minimum=0),
+        read_url=setting("GENLENS_READ_URL"),
     )

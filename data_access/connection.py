@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
 
+from data_access import replica
 from data_access.config import Settings
 
 
@@ -45,6 +46,10 @@ class Database:
     label: str  # what the sidebar shows: "embedded demo" or host/database
     relation: str = ""  # what queries read FROM: the table, GenLens' view, or an inline subquery
     inline: bool = False  # True when GenLens may not create its view and reads through a subquery
+    # GENLENS_READ_URL: a streaming replica that pages, reports and exports read (the primary, `engine`,
+    # gets every write: folding, error groups, migrations, the audit trail, test generations)
+    reader: Engine | None = None
+    reader_label: str = ""
 
     @property
     def schema(self) -> str:
@@ -97,14 +102,27 @@ def build_engine(url: str, settings: Settings | None = None) -> Engine:
     )
 
 
+def read_engine(db: Database) -> Engine:
+    """The engine reads go through: the replica while it answers, else the primary."""
+    if db.reader is None:
+        return db.engine
+    return db.reader if replica.check(db.reader).usable else db.engine
+
+
+def replica_state(db: Database) -> replica.Replica | None:
+    """How the read replica is (None when GENLENS_READ_URL is unset)."""
+    return None if db.reader is None else replica.check(db.reader)
+
+
 @contextmanager
 def read_only(db: Database, timeout_ms: int | None = None) -> Iterator[Connection]:
     """A read-only transaction under the statement timeout: what every page query runs in.
 
-    `timeout_ms` replaces GENLENS_QUERY_TIMEOUT_MS for a long job (an export: 0 is no limit).
+    `timeout_ms` replaces GENLENS_QUERY_TIMEOUT_MS for a long job (an export: 0 is no limit). It
+    reads the replica (GENLENS_READ_URL) while that answers.
     """
     timeout = db.settings.query_timeout_ms if timeout_ms is None else timeout_ms
-    with db.engine.connect() as conn:
+    with read_engine(db).connect() as conn:
         with conn.begin():
             conn.execute(text("SET TRANSACTION READ ONLY"))
             conn.execute(text(f"SET LOCAL statement_timeout = {int(timeout)}"))

@@ -20,8 +20,10 @@ from data_access.connection import (
     connect_args_for,
     describe_url,
     normalize_url,
+    read_engine,
     read_only,
     read_write,
+    replica_state,
     resolve_relation,
 )
 
@@ -33,8 +35,10 @@ __all__ = [
     "describe_url",
     "get_database",
     "normalize_url",
+    "read_engine",
     "read_only",
     "read_write",
+    "replica_state",
     "resolve_relation",
 ]
 
@@ -46,16 +50,34 @@ def get_database() -> Database:
     """The process's database: configured URL, or the embedded server (migrated, with demo data)."""
     with _lock:
         settings = load_settings()
+        # GENLENS_READ_URL: reads go to this streaming replica (the relation is resolved on the primary,
+        # whose catalog the replica replays)
+        reader = build_engine(settings.read_url, settings) if settings.read_url else None
+        read_label = describe_url(settings.read_url) if settings.read_url else ""
         if settings.database_url:
             engine = build_engine(settings.database_url, settings)
-            return Database(engine, settings, describe_url(settings.database_url), *resolve_relation(engine, settings))
+            return Database(
+                engine,
+                settings,
+                describe_url(settings.database_url),
+                *resolve_relation(engine, settings),
+                reader=reader,
+                reader_label=read_label,
+            )
         from data_access import embedded
         from data_access.bootstrap import prepare_embedded
 
         url = embedded.start(settings.data_dir / "pg")
         engine = build_engine(url, settings)
         prepare_embedded(engine, settings)
-        return Database(engine, settings, "embedded demo database", *resolve_relation(engine, settings))
+        return Database(
+            engine,
+            settings,
+            "embedded demo database",
+            *resolve_relation(engine, settings),
+            reader=reader,
+            reader_label=read_label,
+        )
 
 
 def started_database() -> Database | None:

@@ -15,12 +15,13 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from data_access.connection import Database
+from data_access import replica
+from data_access.connection import Database, read_engine, replica_state
 
 TABLE = "genlens_facts"
 TRIGGERS = ("genlens_facts_insert", "genlens_facts_update", "genlens_facts_delete", "genlens_facts_truncate")
@@ -94,7 +95,8 @@ class Freshness:
     """How current the facts are, as one check found them."""
 
     live: bool  # pages may read the facts: every write older than MAX_LAG_S is folded in
-    as_of: datetime | None = None  # database time of the check: writes committed before it are in
+    # database time of the check (on a replica, less its lag): writes committed before it are in
+    as_of: datetime | None = None
     behind: int = 0  # change-log entries not yet folded (writes of the last seconds)
     oldest: datetime | None = None  # when the oldest of them was written
     version: int | None = None  # bumped by every fold that moved the facts (caches key by it)
@@ -157,8 +159,17 @@ def catch_up(db: Database, budget_s: float = FOLD_BUDGET_S) -> Freshness:
                         break
             except Exception as exc:  # noqa: BLE001 - said on the page, tried again next check
                 fold_error = _first_line(exc)
-            with conn.begin():
-                entries, oldest, version, now = conn.execute(text(pending)).one()
+            if db.reader is not None:
+                _heartbeat(conn)
+            reader = read_engine(db)
+            if reader is db.engine:
+                with conn.begin():
+                    entries, oldest, version, now = conn.execute(text(pending)).one()
+            else:  # what pages see is the replica: its log, its folds, as of its replay point
+                with reader.connect() as rconn, rconn.begin():
+                    entries, oldest, version, now = rconn.execute(text(pending)).one()
+                state = replica_state(db)
+                now -= timedelta(seconds=state.lag_s if state is not None else 0.0)
     except Exception as exc:  # noqa: BLE001 - the page reads generations and says why
         return Freshness(False, cause=f"GenLens cannot tell how current its facts are ({_first_line(exc)})")
     entries = int(entries or 0)
@@ -180,6 +191,17 @@ def catch_up(db: Database, budget_s: float = FOLD_BUDGET_S) -> Freshness:
     else:
         return fresh
     return Freshness(False, now, entries, oldest, int(version or 0), folded, cause)
+
+
+def _heartbeat(conn) -> None:
+    """A commit on the primary (an empty transaction given an id), so that a replica's last replayed
+    commit is at most one check old and its lag is measured even while the pipeline is quiet."""
+    try:
+        with conn.begin():
+            conn.execute(text("SET TRANSACTION READ WRITE"))
+            conn.execute(text("SELECT pg_current_xact_id()"))
+    except Exception:  # noqa: BLE001, S110 - the replica's lag then reads from the pipeline's commits
+        pass
 
 
 def freshness(db: Database) -> Freshness:
@@ -229,7 +251,7 @@ def _installed(db: Database) -> str:
         return seen[1]
     rel, broken = f'"{db.schema}".{TABLE}', f'"{db.schema}".{TABLE}_broken'
     try:
-        with db.engine.connect() as conn:
+        with read_engine(db).connect() as conn:
             ok = bool(
                 conn.execute(
                     text(_FACTS_CHECK),
@@ -260,6 +282,8 @@ def forget_facts(db: Database) -> None:
         _rollups_seen.pop(db.engine, None)
         _fresh_seen.pop(db.engine, None)
         _search_seen.pop(db.engine, None)
+    if db.reader is not None:
+        replica.forget(db.reader)
 
 
 _rollups_seen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -276,7 +300,7 @@ def readable_rollups(db: Database) -> frozenset[str]:
     names = {f'"{db.schema}".{t}': t for t in ROLLUPS}
     marks = [ROLLUP_MARKS.get(t, "") for t in ROLLUPS]
     try:
-        with db.engine.connect() as conn:
+        with read_engine(db).connect() as conn:
             found = conn.execute(
                 text(
                     "SELECT t FROM unnest(CAST(:ts AS text[]), CAST(:marks AS text[])) AS x(t, mark)"
@@ -322,7 +346,7 @@ def search_text(db: Database) -> Search:
         return seen[1]
     rel, ix = f'"{db.schema}".{TEXT}', f'"{db.schema}".{TEXT_INDEX}'
     try:
-        with db.engine.connect() as conn:
+        with read_engine(db).connect() as conn:
             readable, indexed, trgm = conn.execute(text(_SEARCH_CHECK), {"t": rel, "ix": ix}).one()
     except Exception:  # noqa: BLE001 - the page's own query reports a broken database
         return Search("", "the search index could not be checked")
@@ -339,8 +363,23 @@ def search_text(db: Database) -> Search:
 
 
 def status(db: Database) -> str:
-    """One line: whether queries read the facts table, and if not, why."""
+    """One line: whether queries read the facts table, and if not, why (and where they read, with
+    a replica)."""
     forget_facts(db)
+    return _status(db) + _replica_note(db)
+
+
+def _replica_note(db: Database) -> str:
+    state = replica_state(db)
+    if state is None:
+        return ""
+    if not state.usable:
+        return f"; {state.cause}"
+    lag = f"{state.lag_s:,.0f} s behind the primary" if state.lag_s >= 1 else "current with the primary"
+    return f"; pages read the replica {db.reader_label}, {lag}" + (f" ({state.cause})" if state.cause else "")
+
+
+def _status(db: Database) -> str:
     if facts_relation(db):
         f = freshness(db)
         behind = f" ({f.behind:,} writes of the last seconds still to fold)" if f.behind else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from data_access import refresh
-from data_access.engine import Database, get_database
+from data_access.engine import Database, get_database, replica_state
 from data_access.facts import Freshness, facts_relation, fold_now
 from data_access.facts import freshness as facts_freshness
 from metrics.scope import table
@@ -35,6 +35,11 @@ def freshness(db: Database | None = None) -> Freshness:
     if not facts_relation(db):
         return Freshness(False, cause="pages do not read GenLens' facts table")
     return facts_freshness(db)
+
+
+def replica(db: Database | None = None):
+    """How the read replica is (GENLENS_READ_URL): usable, its lag, and why not; None without one."""
+    return replica_state(db or get_database())
 
 
 def fold(db: Database | None = None) -> Freshness | None:

@@ -33,6 +33,15 @@ def explain(exc: BaseException) -> tuple[str, list[str]]:
 
     if isinstance(exc, ConfigError):
         return ("GenLens is not configured correctly.", [str(exc)])
+    if "conflict with recovery" in text:
+        return (
+            "The read replica cancelled the query to replay the primary's changes.",
+            [
+                "Press Refresh data and try again.",
+                "If it keeps happening, set hot_standby_feedback = on on the replica (GENLENS_READ_URL),"
+                " or raise its max_standby_streaming_delay.",
+            ],
+        )
     if "statement timeout" in text or "canceling statement" in text or name == "QueryCanceled":
         return (
             "The query took longer than the time limit.",
