@@ -12,7 +12,9 @@ attempts without that value last, in both directions (their key is +/-Infinity).
 
 from __future__ import annotations
 
+import math
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -110,7 +112,7 @@ def _base(f: Filters, q: ExplorerQuery, db: Database | None) -> tuple[str, dict[
            CAST(att.tokens AS bigint) AS tokens, CAST(att.quality AS float8) AS quality, att.error_message,
            CASE WHEN att.status IN ('failed', 'timeout') AND att.has_message THEN {s.signature} END
                AS error_signature,
-           att.metadata_issue, att.prompt
+           att.metadata_issue, att.prompt, att.cost_usd AS cost_raw, att.quality AS quality_raw
     FROM att
 )"""
     )
@@ -185,9 +187,35 @@ def _attempts_before(f: Filters, db: Database | None) -> datetime | None:
     return datetime.combine(d + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
 
 
+def _value_order(q: ExplorerQuery, db: Database) -> tuple[str, str, str]:
+    """(ORDER BY of the attempts that have the sort value, its key expression, an index bound on the
+    key): the facts' own value (numeric cost and quality: their value indexes serve the order; the
+    latency by its histogram bucket first, the order of the latency index)."""
+    if q.sort == "latency_ms":
+        bucket = f'"{db.schema}".genlens_latency_bucket'
+        op = "<=" if q.descending else ">="
+        bound = f"{bucket}(x.latency_ms) {op} {bucket}(CAST(:k_value AS float8))"
+        d = "DESC" if q.descending else "ASC"
+        return f"{bucket}(x.latency_ms) {d}, x.latency_ms {d}", "x.latency_ms", bound
+    col = {"cost_usd": "x.cost_raw", "quality": "x.quality_raw"}[q.sort]
+    op = "<=" if q.descending else ">="
+    d = "DESC" if q.descending else "ASC"
+    return f"{col} {d}", col, f"{col} {op} CAST(:k_value AS numeric)"
+
+
 def _select(
-    f: Filters, q: ExplorerQuery, db: Database | None, after: Key | None, limit: int | None, with_key: bool = True
+    f: Filters,
+    q: ExplorerQuery,
+    db: Database | None,
+    after: Key | None,
+    limit: int | None,
+    with_key: bool = True,
+    part: str | None = None,
 ) -> Sql:
+    """The page query; `part` ("known" or "unknown") splits a sort by value into the attempts that
+    have it, in the order of the facts' value index, and those that do not, in key order."""
+    if part is not None:
+        return _select_part(f, q, db or get_database(), after, limit, part)
     sql, params, expanding, where = _base(f, q, db)
     key = _key_expr(q)
     direction = "DESC" if q.descending else "ASC"
@@ -211,6 +239,71 @@ ORDER BY {key} {direction}, x.generation_id {direction}, x.attempt_number {direc
     return Sql(sql, params, expanding)
 
 
+def _select_part(f: Filters, q: ExplorerQuery, db: Database, after: Key | None, limit: int | None, part: str) -> Sql:
+    sql, params, expanding, where = _base(f, q, db)
+    col = {"cost_usd": "x.cost_raw", "quality": "x.quality_raw", "latency_ms": "x.latency_ms"}[q.sort]
+    d = "DESC" if q.descending else "ASC"
+    op = "<" if q.descending else ">"
+    if part == "known":
+        order, key, bound = _value_order(q, db)
+        where += f" AND {col} IS NOT NULL"
+        if after is not None:
+            kind = "float8" if q.sort == "latency_ms" else "numeric"
+            where += f" AND {bound} AND ({key}, x.generation_id, x.attempt_number) {op} (CAST(:k_value AS {kind}), CAST(:k_gid AS uuid), :k_attempt)"
+            params.update(k_value=after[0], k_gid=str(after[1]), k_attempt=int(after[2]))
+        key_col, order = f"{key} AS sort_key", f"{order}, x.generation_id {d}, x.attempt_number {d}"
+    else:
+        where += f" AND {col} IS NULL"
+        if after is not None:
+            where += f" AND (x.generation_id, x.attempt_number) {op} (CAST(:k_gid AS uuid), :k_attempt)"
+            params.update(k_gid=str(after[1]), k_attempt=int(after[2]))
+        infinity = "-Infinity" if q.descending else "Infinity"
+        key_col, order = f"CAST('{infinity}' AS float8) AS sort_key", f"x.generation_id {d}, x.attempt_number {d}"
+    limit_sql = ""
+    if limit is not None:
+        limit_sql = "\nLIMIT :x_limit"
+        params["x_limit"] = int(limit)
+    sql += f"""
+SELECT CAST(x.generation_id AS text) AS generation_id, x.attempt_number, x.status, x.model_used, x.story_type,
+       CAST(x.user_id AS text) AS user_id, x.created_at, x.completed_at, x.latency_ms, x.cost_usd, x.tokens,
+       x.quality, x.error_message, x.error_signature, {key_col}
+FROM x
+WHERE {where}
+ORDER BY {order}{limit_sql}"""
+    return Sql(sql, params, expanding)
+
+
+def _walks_value_index(f: Filters, q: ExplorerQuery, db: Database) -> bool:
+    """Whether a sort by value reads the facts' value index in order: where most attempts of the
+    window pass the filters. A search, a signature, the issues filter, a user or statuses without
+    successes keep few of them: walking the index would read most of it for a page, so those sort
+    the matching attempts instead."""
+    if q.sort == "created_at" or q.text is not None or q.signature is not None or q.issues_only or f.user:
+        return False
+    if f.statuses and "success" not in f.statuses:
+        return False
+    return bool(facts_relation(db))
+
+
+def _value_page(f: Filters, q: ExplorerQuery, db: Database, after: Key | None, n: int) -> pd.DataFrame:
+    """Up to n rows of a sort by value: the attempts with the value first (an index walk), then,
+    once those run out, the ones without it (their key is +/-Infinity: they come last)."""
+    known = pd.DataFrame()
+    in_unknown = after is not None and isinstance(after[0], float) and math.isinf(after[0])
+    if not in_unknown:
+        s = _select(f, q, db, after, n, part="known")
+        known = fetch(s.text, s.params, s.expanding, db)
+        if len(known) >= n:
+            return known
+    s = _select(f, q, db, after if in_unknown else None, n - len(known), part="unknown")
+    unknown = fetch(s.text, s.params, s.expanding, db)
+    if known.empty or unknown.empty:
+        return unknown if known.empty else known
+    with warnings.catch_warnings():  # the unknown rows' value columns are all empty: that is the point
+        warnings.simplefilter("ignore", FutureWarning)
+        return pd.concat([known, unknown], ignore_index=True)
+
+
 def _plain(v: Any) -> Any:
     if isinstance(v, pd.Timestamp):
         return v.to_pydatetime()
@@ -230,8 +323,12 @@ def explorer_page(
     """
     if limit < 1:
         raise FilterError("page size must be at least 1")
-    s = _select(f, q, db, after, limit + 1)
-    df = fetch(s.text, s.params, s.expanding, db)
+    db = db or get_database()
+    if _walks_value_index(f, q, db):
+        df = _value_page(f, q, db, after, limit + 1)
+    else:
+        s = _select(f, q, db, after, limit + 1)
+        df = fetch(s.text, s.params, s.expanding, db)
     next_after = None
     if len(df) > limit:
         df = df.iloc[:limit]

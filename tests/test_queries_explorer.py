@@ -116,6 +116,32 @@ def test_keyset_paging_visits_every_row_once_in_order(demo_db, sort, descending)
             assert values.iloc[first_unknown:].isna().all()
 
 
+@pytest.mark.parametrize(("sort", "descending"), [("cost_usd", True), ("latency_ms", True), ("quality", False)])
+def test_a_sort_by_value_walks_the_value_index_and_pages_as_the_raw_table(demo_db, monkeypatch, sort, descending):
+    """Under model and type filters the facts' value index gives the attempts that have the value,
+    then the ones without it come: every page equals the raw table's pages (GENLENS_FACTS=0)."""
+    f = replace(W, models=("openai/gpt-4o-mini", "deepseek/deepseek-chat"), types=("hero", "child"))
+    q = ExplorerQuery(sort=sort, descending=descending)
+    assert explorer._walks_value_index(f, q, demo_db)
+    report = report_rows(f)
+    known = int(report[sort].notna().sum())
+    size = 61 if known % 61 else 59
+    fast = all_pages(f, q, size)
+    if known < len(report):  # a page holds the last known values and the first unknown ones
+        assert any(p[sort].notna().any() and p[sort].isna().any() for p in fast)
+    assert [k for p in fast for k in keys(p)] == expected_order(report, sort, descending)
+    monkeypatch.setenv("GENLENS_FACTS", "0")
+    from data_access.engine import get_database
+
+    get_database.cache_clear()
+    raw_db = get_database()
+    assert not explorer._walks_value_index(f, q, raw_db)
+    raw = all_pages(f, q, size)
+    assert [keys(p) for p in raw] == [keys(p) for p in fast]
+    get_database().engine.dispose()
+    get_database.cache_clear()
+
+
 def test_one_row_pages_and_last_page(demo_db):
     f = replace(W, statuses=("timeout",), types=("combined",))
     total = explorer.explorer_count(f, ExplorerQuery())
