@@ -1,8 +1,8 @@
 """A pipeline's writes: what GenLens costs them, against a bare twin of the same table.
 
-    python -m bench.writes [--generations 1000000] [--runs 3] [--attempts 2800]
+    python -m bench.writes [--generations 1000000] [--runs 3] [--attempts 2800] [--writers 8]
 
-Issue 15's workload: four concurrent pipeline writers on distinct generations, one statement per
+Issue 15's workload: concurrent pipeline writers (8 by default) on distinct generations, one statement per
 transaction (as over PostgREST). Each attempt is an INSERT (pending), then an UPDATE to its final
 status with completed_at, error_message and generation_metadata; a third of the successes get a
 later UPDATE merging quality scores into the metadata (`||`); a failure or timeout is retried as a
@@ -43,7 +43,7 @@ from data_access.demo import FAILURES, MODELS, MORALS, NAMES, NOT_RETRIED, STORY
 from data_access.facts import CHANGES, FOLD_BATCH, FRESH_TTL_S
 
 RESULTS = Path(__file__).resolve().parent / "results_writes.json"
-WRITERS = 4
+WRITERS = 8
 ATTEMPTS = 2_800  # issue 15 measured 2,761
 MAX_ATTEMPTS = 4
 MERGE_SHARE = 1 / 3  # successes whose quality scores arrive in a later UPDATE
@@ -468,7 +468,7 @@ def _markdown(result: dict) -> str:
     pairs = result["pairs"]
     lines = [
         f"N = {result['generations']:,} demo generations ({result['rows']:,} attempts) per table; "
-        f"{result['attempts']:,} attempts ({result['statements']:,} statements) per run, 4 writers.",
+        f"{result['attempts']:,} attempts ({result['statements']:,} statements) per run, {result.get('writers', 4)} writers.",
         "",
         "| run | GenLens (folder every 2 s) | bare twin | ratio | INSERT p50/p95 GenLens | bare "
         "| UPDATE p50/p95 GenLens | bare | errors (deadlocks) | fold: most waiting, empty after |",
@@ -543,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--generations", type=int, default=1_000_000, help="demo generations preloaded in each table")
     p.add_argument("--runs", type=int, default=3, help="runs on each table (alternated)")
     p.add_argument("--attempts", type=int, default=ATTEMPTS, help="attempts the writers make per run")
+    p.add_argument("--writers", type=int, default=WRITERS, help="concurrent pipeline writers")
     p.add_argument("--output", type=Path, default=RESULTS)
     args = p.parse_args(argv)
 
@@ -581,18 +582,18 @@ def main(argv: list[str] | None = None) -> int:
         genlens_t, bare_t = f"{SCHEMA}.generations", f"{BARE}.generations"
         pairs, seed = [], 100
         # warm both tables' indexes and each statement's plan cache path once (not recorded)
-        warm = plan(seed - 1, 300, WRITERS, END + timedelta(minutes=30))
+        warm = plan(seed - 1, 300, args.writers, END + timedelta(minutes=30))
         run_writers(dsn, genlens_t, warm)
         run_writers(dsn, bare_t, warm)
         fold_all(dsn, SCHEMA)
         for i in range(args.runs):
-            plans = plan(seed + i, args.attempts, WRITERS, END + timedelta(hours=i + 1))
+            plans = plan(seed + i, args.attempts, args.writers, END + timedelta(hours=i + 1))
             log(f"run {i + 1}/{args.runs}: {attempts_of(plans):,} attempts")
             a = _one(db, dsn, "GenLens, folder every 2 s", genlens_t, plans, FRESH_TTL_S)
             b = _one(db, dsn, "bare twin", bare_t, plans, None)
             pairs.append((a, b))
         extra = {}
-        plans = plan(seed + 50, args.attempts, WRITERS, END + timedelta(hours=50))
+        plans = plan(seed + 50, args.attempts, args.writers, END + timedelta(hours=50))
         log("GenLens without a folder, then its backlog folded")
         with psycopg.connect(dsn, autocommit=True) as conn:
             assert conn.execute(f"SELECT count(*) FROM {SCHEMA}.{CHANGES}").fetchone()[0] == 0
@@ -600,13 +601,13 @@ def main(argv: list[str] | None = None) -> int:
         backlog, fold_s = fold_all(dsn, SCHEMA)
         extra["no_folder"] |= {"backlog": backlog, "backlog_fold_s": round(fold_s, 3)}
         log(f"  backlog {backlog:,} entries folded in {fold_s:.2f} s")
-        plans = plan(seed + 51, args.attempts, WRITERS, END + timedelta(hours=51))
+        plans = plan(seed + 51, args.attempts, args.writers, END + timedelta(hours=51))
         extra["tight_folder"] = _one(db, dsn, "GenLens, folder every 0.1 s", genlens_t, plans, 0.1)
         # where a GenLens statement's time goes: its trigger functions (pl timing on), then single
         # statements under EXPLAIN ANALYZE on both tables
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("SELECT pg_stat_reset()")
-        plans = plan(seed + 52, args.attempts, WRITERS, END + timedelta(hours=52))
+        plans = plan(seed + 52, args.attempts, args.writers, END + timedelta(hours=52))
         extra["track_functions"] = _one(
             db, dsn, "GenLens, track_functions = pl, no folder", genlens_t, plans, None, ("SET track_functions = 'pl'",)
         )
@@ -642,6 +643,7 @@ def main(argv: list[str] | None = None) -> int:
             "generations": args.generations,
             "rows": rows,
             "runs": args.runs,
+            "writers": args.writers,
             "attempts": pairs[0][0]["attempts"],
             "statements": pairs[0][0]["statements"],
             "pairs": pairs,

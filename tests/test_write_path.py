@@ -1,7 +1,7 @@
 """The write path (issue 15): pipeline writers never wait for GenLens, never fail, never deadlock,
 and what they write is folded into facts and rollups equal to a full rebuild.
 
-Real concurrent connections on the embedded PostgreSQL: four writers running the pipeline workload
+Real concurrent connections on the embedded PostgreSQL: eight writers running the pipeline workload
 of bench/writes.py (one statement per transaction, as over PostgREST), a fifth connection folding
 the change log in a loop, and a dashboard reader asking the planner meanwhile (which folds too).
 """
@@ -120,9 +120,10 @@ def _forced_sources_agree(f: Filters) -> dict[str, int]:
     return answered
 
 
-def test_four_pipeline_writers_a_folder_and_a_reader_never_fail_and_fold_to_a_rebuild(scratch, admin_engine):
+def test_eight_pipeline_writers_a_folder_and_a_reader_never_fail_and_fold_to_a_rebuild(scratch, admin_engine):
     dsn = writes.conninfo(admin_engine)
-    plans = writes.plan(seed=3, attempts=800, writers=4, start=T0 - timedelta(hours=6))
+    plans = writes.plan(seed=3, attempts=800, writers=8, start=T0 - timedelta(hours=6))
+    assert len(plans) == 8 and all(plans)
     preloaded = _count(dsn, f"SELECT count(*) FROM {SCHEMA}.generations")
     with planner.only("raw"):
         before = planner.row(WHOLE_DAYS, ["attempts"])["attempts"]
