@@ -262,3 +262,26 @@ def test_bounded_counts_take_their_bound_from_the_request(demo_db):
         planner.row(DEMO_WINDOW, ["expensive_attempts"], bounds={"cost_gt": float("nan")})
     # the metrics report (every metric with no bound to supply) leaves them out
     assert not set(names) & set(registry.computable())
+
+
+@pytest.mark.parametrize("bound", [0.0, 0.05, 0.7, 0.8, 0.99, 0.805, 1.0])
+def test_low_quality_counts_from_the_quality_bins_equal_raw(demo_db, bound):
+    """On the quality histogram's bin edges (k/100, k < 100) the count below the bound is a sum of
+    bins; elsewhere a range of the value index: both equal the raw table under any filter."""
+    from metrics import sources
+
+    bounds = {"quality_lt": bound}
+    p = registry.metric("low_quality_attempts").formula.of
+    assert (sources._quality_bins(p, {"t_quality_lt": bound}) is not None) == (bound in (0.0, 0.05, 0.7, 0.8, 0.99))
+    for f in (
+        DEMO_WINDOW,
+        replace(DEMO_WINDOW, models=("openai/gpt-4o-mini", "deepseek/deepseek-chat")),
+        replace(DEMO_WINDOW, types=("hero",), include_tests=True),
+    ):
+        assert planner.explain(["low_quality_attempts"], f, bounds=bounds).source == "value_index"
+        got = planner.row(f, ["low_quality_attempts"], bounds=bounds)
+        with planner.only("raw"):
+            raw = planner.row(f, ["low_quality_attempts"], bounds=bounds)
+        assert got == raw, (f, bound)
+    if bound == 0.8:
+        assert got["low_quality_attempts"] > 0
