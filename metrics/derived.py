@@ -796,7 +796,9 @@ def change_log_tables() -> list[str]:
 
 # pg_trgm (it ships with PostgreSQL's contrib and on Supabase, where extensions live in the schema
 # `extensions`) and the trigram index over the text. Where the extension may not be created the
-# migration goes on without the index, and the Explorer says its search reads every attempt.
+# migration goes on without the index, and the Explorer says its search reads every attempt. The
+# index is looked for in this schema only: the migrations' search_path ends with public, where
+# another schema's GenLens may have one (a second schema then got no index before delta 20260112).
 _TRGM = f"""    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
         BEGIN
             IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'extensions') THEN
@@ -808,7 +810,8 @@ _TRGM = f"""    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_tr
             RAISE NOTICE 'GenLens: pg_trgm could not be created (%); the Explorer''s search reads every attempt', SQLERRM;
         END;
     END IF;
-    IF to_regclass('{TEXT_INDEX}') IS NULL AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+    IF to_regclass(format('%I.{TEXT_INDEX}', current_schema())) IS NULL
+       AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
         EXECUTE format('CREATE INDEX {TEXT_INDEX} ON {TEXT} USING gin (prompt %1$s.gin_trgm_ops, error_message %1$s.gin_trgm_ops)',
                        (SELECT CAST(CAST(extnamespace AS regnamespace) AS text) FROM pg_extension WHERE extname = 'pg_trgm'));
     END IF;
@@ -1156,6 +1159,7 @@ def delta_sql() -> str:
         "the value indexes of the outliers and the latency lookups' index hold the sidebar's filters' columns"
         " (replacing the narrower ones)"
     )
+    what.append(f"the Explorer's trigram index {TEXT_INDEX} is made in this schema even where public has one")
     if d.refacts or d.facts_columns:
         what.append("the facts and rollups are built again where an earlier version built them")
     elif d.rerollup or d.rollup_columns or d.small_rollups:

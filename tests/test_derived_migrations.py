@@ -34,8 +34,9 @@ PINNED_MIGRATIONS = {
     # hand-written: the audit trail records marks on error groups
     "20260109500000_genlens_audit_error_marks.sql": "8698a3d4f809613a7294caa99554caf10e82ac56efd6e0df02076a3b99d6526a",
     "20260110000000_genlens_error_groups.sql": "30811dcfa6cffddcf3264d05ffb47a6308804d1c45ee31701b189a34ded4c840",
+    "20260111000000_genlens_scoped_value_indexes.sql": "27f488274be6571912d1955903b763a01f24f33cac71384410e269424fa55968",
 }
-NEWEST_DELTA = "20260111000000_genlens_scoped_value_indexes.sql"
+NEWEST_DELTA = "20260112000000_genlens_text_index_per_schema.sql"
 # the delta that added the value columns (the tests below migrate a database up to it)
 VALUE_DELTA = "20260107000000_genlens_rollup_value_counts.sql"
 NEW_COLUMNS = ("tokens_n", "duration_sum", "latency_n")
@@ -429,3 +430,27 @@ def test_a_rollup_without_todays_columns_is_not_read_until_migrated(admin_engine
     finally:
         conftest._loaded.discard(schema)
         _drop(admin_engine, schema)
+
+
+def test_a_schema_gets_its_own_trigram_index_where_public_has_one(admin_engine):
+    """The migrations run with search_path "<schema>, public": an index of that name in public (a
+    GenLens there, for another app) must not stop this schema's own from being made."""
+    schema = "trgm_scratch"
+    with admin_engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text("CREATE TABLE public.idx_genlens_text_trgm (x int)"))  # what public may hold
+    try:
+        apply_migrations(admin_engine, schema)
+        with admin_engine.connect() as conn:
+            made = conn.execute(
+                text(
+                    "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:ix)"
+                    " AND indrelid = to_regclass(:t)"
+                ),
+                {"ix": f"{schema}.idx_genlens_text_trgm", "t": f"{schema}.genlens_text"},
+            ).scalar()
+        assert made is True
+    finally:
+        with admin_engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS public.idx_genlens_text_trgm"))
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
