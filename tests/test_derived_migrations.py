@@ -444,8 +444,7 @@ def test_a_schema_gets_its_own_trigram_index_where_public_has_one(admin_engine):
         with admin_engine.connect() as conn:
             made = conn.execute(
                 text(
-                    "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:ix)"
-                    " AND indrelid = to_regclass(:t)"
+                    "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:ix) AND indrelid = to_regclass(:t)"
                 ),
                 {"ix": f"{schema}.idx_genlens_text_trgm", "t": f"{schema}.genlens_text"},
             ).scalar()
