@@ -106,7 +106,7 @@ def _base(f: Filters, q: ExplorerQuery, db: Database | None) -> tuple[str, dict[
     sql = (
         s.text
         + f"""
-, x AS (
+, x AS NOT MATERIALIZED (
     SELECT att.generation_id, att.attempt_number, att.status, att.model_used, att.story_type, att.user_id,
            att.created_at, att.completed_at, att.latency_ms, CAST(att.cost_usd AS float8) AS cost_usd,
            CAST(att.tokens AS bigint) AS tokens, CAST(att.quality AS float8) AS quality, att.error_message,
@@ -263,13 +263,21 @@ def _select_part(f: Filters, q: ExplorerQuery, db: Database, after: Key | None, 
     if limit is not None:
         limit_sql = "\nLIMIT :x_limit"
         params["x_limit"] = int(limit)
+    # The page's keys first, from the value index alone (its INCLUDE columns hold every filter: no
+    # table row is read for the attempts passed over, say 100,000 quality scores of 1.0 tied at the
+    # top), then the rows of those keys.
     sql += f"""
+, page AS (
+    SELECT x.generation_id AS page_gid, x.attempt_number AS page_attempt
+    FROM x
+    WHERE {where}
+    ORDER BY {order}{limit_sql}
+)
 SELECT CAST(x.generation_id AS text) AS generation_id, x.attempt_number, x.status, x.model_used, x.story_type,
        CAST(x.user_id AS text) AS user_id, x.created_at, x.completed_at, x.latency_ms, x.cost_usd, x.tokens,
        x.quality, x.error_message, x.error_signature, {key_col}
-FROM x
-WHERE {where}
-ORDER BY {order}{limit_sql}"""
+FROM x JOIN page ON x.generation_id = page.page_gid AND x.attempt_number = page.page_attempt
+ORDER BY {order}"""
     return Sql(sql, params, expanding)
 
 
