@@ -85,9 +85,14 @@ def main(argv: list[str] | None = None) -> int:
         log(f"  {load.attempts:,} in {load.wall_s:.1f} s ({load.rate:,.0f}/s)")
         whole, first, second = tmp / "all.csv", tmp / "first.csv", tmp / "second.csv"
         n = _copy_out(db, f"SELECT {COLUMNS} FROM {src}.generations", whole)
-        cut = f"generation_id IN (SELECT generation_id FROM {src}.generations WHERE created_at < '{END:%Y-%m-%d}'::date - 45)"
-        n1 = _copy_out(db, f"SELECT {COLUMNS} FROM {src}.generations WHERE {cut}", first)
-        n2 = _copy_out(db, f"SELECT {COLUMNS} FROM {src}.generations WHERE NOT ({cut})", second)
+        # the generations started in the first half of the span, then the others (semi-joins)
+        started = f"SELECT generation_id FROM {src}.generations GROUP BY 1 HAVING min(created_at) {{}} '{END:%Y-%m-%d}'::date - 45"
+        n1 = _copy_out(
+            db, f"SELECT {COLUMNS} FROM {src}.generations WHERE generation_id IN ({started.format('<')})", first
+        )
+        n2 = _copy_out(
+            db, f"SELECT {COLUMNS} FROM {src}.generations WHERE generation_id IN ({started.format('>=')})", second
+        )
         res.update(attempts=n, first_half=n1, second_half=n2, csv_bytes=whole.stat().st_size)
         runs: dict = {}
 
