@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -307,9 +306,10 @@ def _value_page(f: Filters, q: ExplorerQuery, db: Database, after: Key | None, n
     unknown = fetch(s.text, s.params, s.expanding, db)
     if known.empty or unknown.empty:
         return unknown if known.empty else known
-    with warnings.catch_warnings():  # the unknown rows' value columns are all empty: that is the point
-        warnings.simplefilter("ignore", FutureWarning)
-        return pd.concat([known, unknown], ignore_index=True)
+    # one frame built from both parts' values, as the one-query page builds it from its rows (the
+    # unknown rows' empty value columns then give NaN in a float column, not None in an object one)
+    rows = known.astype(object).to_dict("records") + unknown.astype(object).to_dict("records")
+    return pd.DataFrame.from_records(rows, columns=list(known.columns))
 
 
 def _plain(v: Any) -> Any:
