@@ -226,7 +226,7 @@ def render() -> None:
         st.warning(str(e), icon=":material/warning:")
         return
     total = cached(explorer.explorer_count, fq, q, cap=explorer.COUNT_CAP)
-    more = total > explorer.COUNT_CAP  # a search's matches, counted up to the cap
+    more = q.searched and total > explorer.COUNT_CAP  # a search's matches, counted up to the cap
     of = f"more than {fmt.count(explorer.COUNT_CAP)}" if more else fmt.count(total)
     if not total:
         narrowed = describe_query(statuses, q)

@@ -160,6 +160,16 @@ def test_empty_database(empty_db):
     assert any("No attempts match" in i.value and "status failed" in i.value for i in at.info)
 
 
+def test_without_a_search_the_count_is_exact_past_the_cap(demo_db, monkeypatch):
+    from queries import explorer
+
+    monkeypatch.setattr(explorer, "COUNT_CAP", 100)
+    at = open_explorer(sort="cost_usd")
+    total = explorer.explorer_count(W, ExplorerQuery(sort="cost_usd"))
+    assert total > 100
+    assert f"rows 1–50 of {total:,} attempts" in captions(at)
+
+
 def test_a_common_search_says_more_than_the_cap(demo_db, monkeypatch):
     from queries import explorer
 
