@@ -2,13 +2,15 @@
 
     python -m data_access.import_rows attempts.csv            # CSV with a header of column names
     python -m data_access.import_rows attempts.jsonl          # JSON Lines: one object per attempt
-    pg_dump ... | python -m data_access.import_rows - --format csv
+    psql "$OLD_DB" -c "\\copy (SELECT ...) TO STDOUT CSV HEADER" | python -m data_access.import_rows - --format csv
 
 The header (CSV) or the first object's keys (JSON Lines) name the columns, any of `generations`'
 own; generation_id, attempt_number, model_used, prompt and user_id are required, status defaults to
 pending and created_at to now. In JSON Lines, generation_metadata and full_response hold the JSON
-value itself (an object as an object; a string is stored as a JSON string). One transaction for all files: a bad value, a duplicate attempt or an unknown column stops
-the import with the line that caused it, and nothing is imported.
+value itself (an object as an object; a string is stored as a JSON string). Each file loads in one
+transaction: a bad value, a duplicate attempt or an unknown column stops the import of that file
+at the line that caused it, with nothing of it imported (files before it stay imported; none
+after it is read).
 
 Into an empty table the rows are COPYed with the indexes dropped and rebuilt once and GenLens'
 facts built once (data_access/bulk.py); into a table that has rows, the COPY keeps every index and
@@ -72,8 +74,13 @@ def _csv_header(stream: BinaryIO, where: str) -> list[str]:
     return check_columns(header, f"{where}, line 1")
 
 
-def _csv_chunks(stream: BinaryIO) -> Iterator[tuple[bytes, int]]:
+def _csv_chunks(stream: BinaryIO, progress=None) -> Iterator[tuple[bytes, int]]:
+    """The file's bytes after the header (COPY counts the rows); progress(bytes read so far)."""
+    read = 0
     while data := stream.read(CHUNK):
+        read += len(data)
+        if progress:
+            progress(read)
         yield data, 0
 
 
@@ -162,21 +169,26 @@ def _copy_error(exc: BaseException, where: str, offset: int) -> str:
 
 
 def import_file(engine, schema: str, path: str, fmt: str | None = None, progress=None):
-    """Import one file (or "-" for stdin); return what was done, with timings (bulk.LoadStats)."""
+    """Import one file (or "-" for stdin) in one transaction; return what was done, with timings
+    (bulk.LoadStats). `progress(text)` is told how far the reading is."""
     from data_access import bulk
 
     fmt = fmt or ("jsonl" if path.endswith((".jsonl", ".ndjson", ".json")) else "csv")
     where = "stdin" if path == "-" else path
     stream = sys.stdin.buffer if path == "-" else Path(path).open("rb")
+    size = 0 if path == "-" else Path(path).stat().st_size
+    say = progress or (lambda _text: None)
     try:
         if fmt == "csv":
             columns = _csv_header(stream, where)
-            chunks, options, offset = _csv_chunks(stream), "FORMAT csv", 1
+            of = f" of {size / 2**20:,.0f}" if size else ""
+            chunks = _csv_chunks(stream, lambda n: say(f"{n / 2**20:,.0f}{of} MiB read"))
+            options, offset, counted = "FORMAT csv", 1, None
         else:
             columns, chunks = _jsonl_rows(stream, where)
-            options, offset = "", 0
+            options, offset, counted = "", 0, lambda n: say(f"{n:,} attempt{'s' if n != 1 else ''} read")
         try:
-            stats = bulk.copy_in(engine, schema, ", ".join(columns), chunks, options, progress)
+            stats = bulk.copy_in(engine, schema, ", ".join(columns), chunks, options, counted)
         except ImportError_:
             raise
         except Exception as exc:
@@ -204,10 +216,10 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             last = [t0]
 
-            def progress(n: int, last=last) -> None:
+            def progress(where: str, last=last) -> None:  # a line every 5 s on stderr
                 now = time.perf_counter()
                 if now - last[0] >= 5:
-                    print(f"  {n:,} attempts so far", file=sys.stderr, flush=True)
+                    print(f"  {where}", file=sys.stderr, flush=True)
                     last[0] = now
 
             st = import_file(db.engine, db.schema, path, args.format, progress)
@@ -223,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             total += st.attempts
+        if len(args.files) > 1:
+            print(f"imported {total:,} attempts from {len(args.files)} files", flush=True)
         from data_access.facts import forget_facts, status
 
         forget_facts(db)

@@ -183,3 +183,24 @@ def test_an_attempt_already_in_the_table_stops_the_import_at_its_line(scratch, a
     err = capsys.readouterr().err
     assert "line 3: duplicate attempt: Key (generation_id, attempt_number)=" in err and "already exists" in err
     assert _count(admin_engine, f"SELECT count(*) FROM {SCHEMA}.generations") == 3
+
+
+def test_progress_tells_how_far_the_reading_is(scratch, admin_engine, tmp_path):
+    from data_access import import_rows
+
+    rows = "".join(f"{GOOD.format(i)},1,m,p,{GOOD.format(i)}\n" for i in range(3))
+    (tmp_path / "a.csv").write_text("generation_id,attempt_number,model_used,prompt,user_id\n" + rows)
+    said: list[str] = []
+    assert import_rows.import_file(admin_engine, SCHEMA, str(tmp_path / "a.csv"), progress=said.append).attempts == 3
+    assert said and all(s.endswith("MiB read") and " of " in s for s in said)
+    ok = {
+        "generation_id": GOOD.format(5),
+        "attempt_number": 1,
+        "model_used": "m",
+        "prompt": "p",
+        "user_id": GOOD.format(5),
+    }
+    (tmp_path / "b.jsonl").write_text(json.dumps(ok) + "\n")
+    said.clear()
+    assert import_rows.import_file(admin_engine, SCHEMA, str(tmp_path / "b.jsonl"), progress=said.append).attempts == 1
+    assert said == ["1 attempt read"]
