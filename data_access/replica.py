@@ -68,7 +68,7 @@ def look(reader: Engine) -> Replica:
     elif not receiving:
         cause = "the read replica is not streaming from the primary"
     else:
-        cause = "the read replica is replaying the primary's writes" if lag else ""
+        cause = "the read replica is replaying the primary's writes" if lag >= 1.0 else ""
     return Replica(True, lag, cause)
 
 

@@ -119,7 +119,7 @@ def test_pages_read_the_replica_and_the_primary_folds(replicated, replica, admin
     with read_only(db) as conn:  # the one choke point of every read
         assert conn.execute(text("SELECT pg_is_in_recovery()")).scalar() is True
     state = replica_state(db)
-    assert state.usable and state.lag_s == 0.0 and not state.cause
+    assert state.usable and state.lag_s < 1.0 and not state.cause  # streaming: at most a replay in flight
     before = reports.metric_values(WINDOW, NAMES)
     assert before["attempts"] == _raw_attempts(admin_engine)
 
@@ -166,7 +166,7 @@ def test_pages_read_the_replica_and_the_primary_folds(replicated, replica, admin
     after = reports.metric_values(WINDOW, NAMES)
     assert after["attempts"] == before["attempts"] + 3 == _raw_attempts(admin_engine)
     assert after["generations"] == before["generations"] + 3
-    assert replica_state(db).lag_s == 0.0
+    assert replica_state(db).lag_s < 1.0
     from data_access.refresh import status
 
     assert f"pages read the replica {db.reader_label}, current with the primary" in status(db)
