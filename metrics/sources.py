@@ -980,7 +980,8 @@ class ValueIndex(Source):
                 f'(SELECT COALESCE(sum(n), 0) FROM "{db.schema}".{ROLLUP_QUALITY}'
                 f" WHERE {ROLLUP_WINDOW} AND {ROLLUP_MODELS} AND {ROLLUP_TYPES} AND bin <= :q_bins)"
             )
-            params |= {"d0": rollup_params(f)["d0"], "d1": rollup_params(f)["d1"], "q_bins": k}
+            days = rollup_params(f)
+            params |= {"d0": days["d0"], "d1": days["d1"], "q_bins": k}
         col = {p: _p(i) for i, p in enumerate(need.prims)}
         return Rendered(f"WITH {b_cte(Part('(SELECT 1) AS one', (), tuple(aggs)), None)}", params, col)
 

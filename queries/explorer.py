@@ -208,18 +208,8 @@ def _value_order(q: ExplorerQuery, db: Database) -> tuple[str, str, str]:
 
 
 def _select(
-    f: Filters,
-    q: ExplorerQuery,
-    db: Database | None,
-    after: Key | None,
-    limit: int | None,
-    with_key: bool = True,
-    part: str | None = None,
+    f: Filters, q: ExplorerQuery, db: Database | None, after: Key | None, limit: int | None, with_key: bool = True
 ) -> Sql:
-    """The page query; `part` ("known" or "unknown") splits a sort by value into the attempts that
-    have it, in the order of the facts' value index, and those that do not, in key order."""
-    if part is not None:
-        return _select_part(f, q, db or get_database(), after, limit, part)
     sql, params, expanding, where = _base(f, q, db)
     key = _key_expr(q)
     direction = "DESC" if q.descending else "ASC"
@@ -244,6 +234,8 @@ ORDER BY {key} {direction}, x.generation_id {direction}, x.attempt_number {direc
 
 
 def _select_part(f: Filters, q: ExplorerQuery, db: Database, after: Key | None, limit: int | None, part: str) -> Sql:
+    """A sort by value split in two: `part` "known", the attempts that have the value, in the order
+    of the facts' value index; "unknown", those without it, in key order."""
     sql, params, expanding, where = _base(f, q, db)
     col = {"cost_usd": "x.cost_raw", "quality": "x.quality_raw", "latency_ms": "x.latency_ms"}[q.sort]
     d = "DESC" if q.descending else "ASC"
@@ -303,11 +295,11 @@ def _value_page(f: Filters, q: ExplorerQuery, db: Database, after: Key | None, n
     known = pd.DataFrame()
     in_unknown = after is not None and isinstance(after[0], float) and math.isinf(after[0])
     if not in_unknown:
-        s = _select(f, q, db, after, n, part="known")
+        s = _select_part(f, q, db, after, n, "known")
         known = fetch(s.text, s.params, s.expanding, db)
         if len(known) >= n:
             return known
-    s = _select(f, q, db, after if in_unknown else None, n - len(known), part="unknown")
+    s = _select_part(f, q, db, after if in_unknown else None, n - len(known), "unknown")
     unknown = fetch(s.text, s.params, s.expanding, db)
     if known.empty or unknown.empty:
         return unknown if known.empty else known
